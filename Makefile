@@ -1,0 +1,49 @@
+# Prophasis — `make help` lists the targets.
+GO        ?= go
+BIN       := bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+# Pure Go: SQLite is modernc.org/sqlite, so binaries need no C toolchain.
+export CGO_ENABLED ?= 0
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/prophasis and bin/prophasis-agent
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+
+.PHONY: run
+run: build ## build and start the server with embedded defaults (data in ./data)
+	$(BIN)/prophasis serve --data-dir ./data
+
+.PHONY: test
+test: ## all tests: unit, integration, end-to-end
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+.PHONY: bench
+bench: ## Go benchmarks of the hot paths, then the whole-system comparison with Prometheus
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	bash bench/run.sh
+
+.PHONY: fuzz-short
+fuzz-short: ## run every fuzz target for 20s
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
+	  done; \
+	done
+
+.PHONY: lint
+lint: ## go vet, staticcheck and govulncheck (when installed)
+	$(GO) vet ./...
+	@command -v staticcheck >/dev/null && staticcheck ./... || echo "staticcheck not installed: go install honnef.co/go/tools/cmd/staticcheck@2025.1.1"
+	@command -v govulncheck >/dev/null && govulncheck ./... || echo "govulncheck not installed: go install golang.org/x/vuln/cmd/govulncheck@v1.1.4"
+
+.PHONY: clean
+clean: ## remove build output (not ./data)
+	rm -rf $(BIN)

@@ -1,0 +1,111 @@
+// Package ingest decodes, validates and writes everything pushed into the
+// server: agent result batches (POST /agent/v1/results) and Prometheus
+// remote-write requests (POST /api/v1/write). Values and metrics go to the
+// TSDB, messages to the store's message log, and every newly stored result is
+// handed to a Hook (the rules engine) at once.
+//
+// It may import tsdb-level interfaces (storage.Appendable, storage.Queryable),
+// store and wire; the api package calls it.
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/prometheus/storage"
+
+	"github.com/prophasis/prophasis/store"
+	"github.com/prophasis/prophasis/wire"
+)
+
+// Hook receives each result that was newly and durably stored, in batch order.
+// Resent duplicates and rejected results are not passed on. Results is called
+// on the ingest request's goroutine, so it must be fast (hand off, don't
+// block); it may be called concurrently and must not keep the slice.
+type Hook interface {
+	Results(ctx context.Context, results []wire.Result)
+}
+
+// HookFunc adapts a function to Hook.
+type HookFunc func(ctx context.Context, results []wire.Result)
+
+// Results implements Hook.
+func (f HookFunc) Results(ctx context.Context, results []wire.Result) { f(ctx, results) }
+
+// Storage is what ingest needs of the TSDB: appending and, to recognise
+// resent results, reading back.
+type Storage interface {
+	storage.Appendable
+	storage.Queryable
+}
+
+// MessageLog is what ingest needs of the store.
+type MessageLog interface {
+	AppendMessages(ctx context.Context, msgs []store.Message) (int, error)
+}
+
+// Options configure an Ingester. Zero values mean the defaults in withDefaults.
+type Options struct {
+	// MaxBatch is the most results one agent batch may hold.
+	MaxBatch int
+	// MaxFuture is how far ahead of the server's clock a timestamp may be.
+	MaxFuture time.Duration
+	// MaxAge is how old a result may be: the TSDB's out-of-order window.
+	// Older results are rejected (the agent drops them), not refused.
+	MaxAge time.Duration
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxBatch <= 0 {
+		// Agents push at most a few hundred results at a time; ten thousand
+		// leaves room for a backlog replay while bounding one request's memory.
+		o.MaxBatch = 10_000
+	}
+	if o.MaxFuture <= 0 {
+		// Prometheus's remote-write handler allows the same skew.
+		o.MaxFuture = 10 * time.Minute
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = 7 * 24 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Ingester writes pushed data. It is safe for concurrent use.
+type Ingester struct {
+	db     Storage
+	msgs   MessageLog
+	hook   Hook
+	logger *slog.Logger
+	opts   Options
+	series *seriesCache
+}
+
+// New returns an Ingester writing to db and msgs and handing results to hook
+// (nil for none).
+func New(db Storage, msgs MessageLog, hook Hook, logger *slog.Logger, opts Options) *Ingester {
+	if hook == nil {
+		hook = HookFunc(func(context.Context, []wire.Result) {})
+	}
+	return &Ingester{
+		db:     db,
+		msgs:   msgs,
+		hook:   hook,
+		logger: logger.With("component", "ingest"),
+		opts:   opts.withDefaults(),
+		series: newSeriesCache(),
+	}
+}
+
+// Sweep forgets the cached series of host x plugin x check that have had no
+// result for a day, so the cache follows the active series.
+func (in *Ingester) Sweep() {
+	in.series.sweep(in.opts.Now().Add(-24 * time.Hour).UnixMilli())
+	cachedSeries.Set(float64(in.series.len()))
+}

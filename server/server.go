@@ -1,0 +1,199 @@
+// Package server assembles the Prophasis server from its parts (store, TSDB,
+// ingest, rules, API) and runs them as one run group until its context ends.
+//
+// Only main and the end-to-end tests import it; it holds wiring, not logic.
+// Run is the whole server, so a test can start one in-process.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/prophasis/prophasis/api"
+	"github.com/prophasis/prophasis/api/auth"
+	"github.com/prophasis/prophasis/frontend"
+	"github.com/prophasis/prophasis/ingest"
+	"github.com/prophasis/prophasis/store"
+	"github.com/prophasis/prophasis/tsdb"
+)
+
+// Options configure the server. main fills them from flags and the YAML
+// config file; the yaml tags are the config file's keys.
+type Options struct {
+	// Listen is the HTTP address.
+	Listen string `yaml:"listen"`
+	// DataDir holds the TSDB, the SQLite store and admin.token.
+	DataDir string `yaml:"data_dir"`
+	// Store is the store's DSN; empty means SQLite in DataDir.
+	Store string `yaml:"store"`
+	// Retention is how long samples and messages are kept.
+	Retention time.Duration `yaml:"retention"`
+	// OutOfOrderWindow is how old a replayed result may be.
+	OutOfOrderWindow time.Duration `yaml:"out_of_order_window"`
+	// QueryTimeout and QueryMaxSamples bound PromQL queries.
+	QueryTimeout    time.Duration `yaml:"query_timeout"`
+	QueryMaxSamples int           `yaml:"query_max_samples"`
+	// LoopbackReads lets unauthenticated loopback clients read (Grafana on
+	// the same machine).
+	LoopbackReads bool `yaml:"loopback_reads"`
+	// Version is reported by the build-info endpoint.
+	Version string `yaml:"-"`
+	// Ready, if set, is called with the bound address once the server serves.
+	Ready func(addr net.Addr) `yaml:"-"`
+}
+
+// Defaults returns the options `prophasis serve` starts with.
+func Defaults() Options {
+	return Options{
+		Listen:    "127.0.0.1:4048",
+		DataDir:   "./data",
+		Retention: 30 * 24 * time.Hour,
+	}
+}
+
+// AdminTokenFile is the name, in the data directory, of the file the first
+// start writes the admin API token to.
+const AdminTokenFile = "admin.token"
+
+// Run starts the server and blocks until ctx is done or a part fails, then
+// shuts everything down in reverse order: the HTTP server drains in-flight
+// requests (so every acknowledged write is in the WAL), then the TSDB and the
+// store close.
+func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
+	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	dsn := opts.Store
+	if dsn == "" {
+		dsn = filepath.Join(opts.DataDir, "prophasis.db")
+	}
+	st, err := store.Open(ctx, dsn, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, st.Close()) }()
+	if err := bootstrap(ctx, st, opts.DataDir, logger); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	db, err := tsdb.Open(filepath.Join(opts.DataDir, "tsdb"), tsdb.Options{
+		Retention:        opts.Retention,
+		OutOfOrderWindow: opts.OutOfOrderWindow,
+		QueryTimeout:     opts.QueryTimeout,
+		MaxSamples:       opts.QueryMaxSamples,
+	}, logger, reg)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, db.Close()) }()
+	tsdbOpts := db.Options()
+
+	in := ingest.New(db, st, nil, logger, ingest.Options{MaxAge: tsdbOpts.OutOfOrderWindow})
+
+	handler := api.New(api.Deps{
+		Logger:   logger,
+		Store:    st,
+		Ingest:   in,
+		Gatherer: reg,
+		UI:       frontend.FS(),
+		Auth:     auth.Options{LoopbackReads: opts.LoopbackReads},
+		Routes:   routes(st, db, opts, logger),
+	})
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", opts.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Long enough for a big query_range; the engine's own timeout is
+		// the real bound.
+		WriteTimeout: tsdbOpts.QueryTimeout + 30*time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	var g run.Group
+	g.Add(run.ContextHandler(ctx))
+	g.Add(func() error {
+		logger.Info("serving", "addr", ln.Addr().String(), "data_dir", opts.DataDir)
+		if opts.Ready != nil {
+			opts.Ready(ln.Addr())
+		}
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	}, func(error) {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			logger.Warn("http shutdown", "err", err)
+		}
+	})
+	retCtx, retCancel := context.WithCancel(context.Background())
+	g.Add(func() error {
+		housekeeping(retCtx, st, in, opts.Retention, logger)
+		return nil
+	}, func(error) { retCancel() })
+
+	err = g.Run()
+	var sigErr run.SignalError
+	if errors.Is(err, context.Canceled) || errors.As(err, &sigErr) {
+		err = nil
+	}
+	logger.Info("shutting down")
+	return err
+}
+
+// bootstrap creates the admin user and token on the first start and writes
+// the token to DATA/admin.token, readable by the owner only.
+func bootstrap(ctx context.Context, st store.Store, dataDir string, logger *slog.Logger) error {
+	token, created, err := st.Bootstrap(ctx)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if !created {
+		return nil
+	}
+	path := filepath.Join(dataDir, AdminTokenFile)
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write admin token: %w", err)
+	}
+	// The path, never the token: secrets stay out of logs.
+	logger.Info("first start: created user admin and an admin API token", "token_file", path)
+	return nil
+}
+
+// housekeeping runs hourly: message retention and forgetting idle series.
+func housekeeping(ctx context.Context, st store.Store, in *ingest.Ingester, retention time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		cutoff := time.Now().Add(-retention).UnixMilli()
+		if n, err := st.DeleteMessagesBefore(ctx, cutoff); err != nil && ctx.Err() == nil {
+			logger.Warn("message retention", "err", err)
+		} else if n > 0 {
+			logger.Info("message retention", "deleted", n)
+		}
+		in.Sweep()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,106 @@
+// Package store is the relational store of everything users configure (hosts,
+// host groups, plugins, checks, schedules, services, alert rules, users, API
+// tokens) and of the message log (the text of every result).
+//
+// SQLite (modernc.org/sqlite, pure Go) is the default; the Store interface is the
+// only thing the rest of the server sees, so PostgreSQL can be added beside it.
+// Only this package speaks SQL. It imports no other Prophasis package.
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// Sentinel errors returned by Store methods; test with errors.Is.
+var (
+	// ErrNotFound: the named entity does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the change collides with existing data (duplicate name, a
+	// reference still in use, a cycle in group nesting).
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: the entity fails validation; the error text says which field and why.
+	ErrInvalid = errors.New("invalid")
+	// ErrUnauthenticated: an unknown, revoked or expired credential.
+	ErrUnauthenticated = errors.New("unauthenticated")
+)
+
+// Role is what a principal may do.
+type Role string
+
+// The roles. Admins change configuration; viewers read everything; agents push
+// results and read their own plan.
+const (
+	RoleAdmin  Role = "admin"
+	RoleViewer Role = "viewer"
+	RoleAgent  Role = "agent"
+)
+
+// Principal is who made a request, as established by a credential.
+type Principal struct {
+	// Kind is "token" for API tokens, "user" for logged-in users.
+	Kind string
+	// ID is the token's or user's id.
+	ID int64
+	// Name is the user's name or the token's name, for logs and audit.
+	Name string
+	Role Role
+}
+
+// Message is one entry of the message log: the text output of one result.
+type Message struct {
+	Host      string
+	Plugin    string
+	Check     string
+	Timestamp int64 // milliseconds since the Unix epoch
+	// ExitStatus is the plugin's exit status.
+	ExitStatus int
+	Text       string
+}
+
+// MessageQuery selects messages of one host x plugin (x check) in [From, To],
+// newest first, at most Limit (0 means 1000).
+type MessageQuery struct {
+	Host, Plugin, Check string
+	From, To            int64
+	Limit               int
+}
+
+// Store is the relational store. Implementations must be safe for concurrent
+// use. Open returns one; the server owns it and closes it last.
+//
+// Entity methods (hosts, groups, checks, ...) are declared in the files of
+// their concepts; this block holds what ingest and auth need.
+type Store interface {
+	// AppendMessages writes messages in one transaction. It is idempotent on
+	// (host, plugin, check, timestamp): a message already stored is skipped,
+	// not duplicated. It returns how many were new. When it returns nil the
+	// messages survive a crash of the process.
+	AppendMessages(ctx context.Context, msgs []Message) (inserted int, err error)
+	// Messages returns messages of one host x plugin (x check), newest first.
+	Messages(ctx context.Context, q MessageQuery) ([]Message, error)
+	// DeleteMessagesBefore deletes messages older than ts (retention).
+	DeleteMessagesBefore(ctx context.Context, ts int64) (deleted int64, err error)
+
+	// Authenticate resolves an API token to its principal; unknown or revoked
+	// tokens give an error wrapping ErrUnauthenticated.
+	Authenticate(ctx context.Context, secret string) (Principal, error)
+	// Bootstrap runs on every start: on the first one (no users yet) it creates
+	// the admin user and an admin API token and returns the token's secret with
+	// created = true; afterwards it returns "", false.
+	Bootstrap(ctx context.Context) (adminToken string, created bool, err error)
+
+	// Close closes the store. Safe to call twice.
+	Close() error
+
+	HostStore
+	GroupStore
+	PluginStore
+	ScheduleStore
+	CheckStore
+	ServiceStore
+	AlertRuleStore
+	UserStore
+	TokenStore
+	ConfigStore
+}
