@@ -1,6 +1,7 @@
 package promapi
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -50,14 +51,6 @@ func appendFloat(b []byte, f float64) []byte {
 		format = 'e'
 	}
 	b = strconv.AppendFloat(b, f, format, -1, 64)
-	return append(b, '"')
-}
-
-// appendScalarFloat appends f the way promql.Scalar marshals its value:
-// always in 'f' notation.
-func appendScalarFloat(b []byte, f float64) []byte {
-	b = append(b, '"')
-	b = strconv.AppendFloat(b, f, 'f', -1, 64)
 	return append(b, '"')
 }
 
@@ -257,22 +250,33 @@ func appendSample(b []byte, s *promql.Sample) []byte {
 	return append(b, '}')
 }
 
-// appendScalar appends a scalar result, [ts,"v"].
+// appendScalar appends a scalar result, [ts,"v"]. promql.Scalar marshals
+// itself with encoding/json, which writes the timestamp as a float (trailing
+// zeros dropped: 1.5, not 1.500) and the value always in 'f' notation.
 func appendScalar(b []byte, s promql.Scalar) []byte {
 	b = append(b, '[')
-	b = appendTimestamp(b, s.T)
+	b = appendFloatTimestamp(b, s.T)
+	b = append(b, ',', '"')
+	b = strconv.AppendFloat(b, s.V, 'f', -1, 64)
+	return append(b, '"', ']')
+}
+
+// appendStringResult appends a string result, [ts,"s"], as promql.String
+// marshals itself with encoding/json: float timestamp, HTML-escaped string.
+func appendStringResult(b []byte, s promql.String) []byte {
+	b = append(b, '[')
+	b = appendFloatTimestamp(b, s.T)
 	b = append(b, ',')
-	b = appendScalarFloat(b, s.V)
+	v, _ := json.Marshal(s.V) // a string always marshals
+	b = append(b, v...)
 	return append(b, ']')
 }
 
-// appendStringResult appends a string result, [ts,"s"].
-func appendStringResult(b []byte, s promql.String) []byte {
-	b = append(b, '[')
-	b = appendTimestamp(b, s.T)
-	b = append(b, ',')
-	b = appendString(b, s.V)
-	return append(b, ']')
+// appendFloatTimestamp appends float64(t)/1000 as encoding/json does. A
+// millisecond timestamp is never small or large enough for its exponent
+// notation.
+func appendFloatTimestamp(b []byte, t int64) []byte {
+	return strconv.AppendFloat(b, float64(t)/1000, 'f', -1, 64)
 }
 
 // appendStrings appends a JSON array of strings; nil is [].

@@ -29,8 +29,15 @@ func (a *api) parseForm(c *gin.Context) (f url.Values, ok bool) {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(c.Writer, r.Body, maxFormBytes)
 	}
-	err := r.ParseMultipartForm(maxFormBytes)
-	if err != nil && !errors.Is(err, http.ErrNotMultipart) {
+	// ParseMultipartForm drops ParseForm's error when the body is not
+	// multipart, so parse the url-encoded kind first.
+	err := r.ParseForm()
+	if err == nil {
+		if err = r.ParseMultipartForm(maxFormBytes); errors.Is(err, http.ErrNotMultipart) {
+			err = nil
+		}
+	}
+	if err != nil {
 		a.fail(c, badData(fmt.Errorf("error parsing form values: %w", err)))
 		return nil, false
 	}

@@ -125,18 +125,18 @@ func (a *api) flags(c *gin.Context) { envelope.OK(c, map[string]string{}) }
 
 // targets serves /targets: Prophasis's agents push, nothing is scraped.
 func (a *api) targets(c *gin.Context) {
-	envelope.OK(c, gin.H{
-		"activeTargets":       []struct{}{},
-		"droppedTargets":      []struct{}{},
-		"droppedTargetCounts": map[string]int{},
-	})
+	envelope.OK(c, struct {
+		Active       []struct{}     `json:"activeTargets"`
+		Dropped      []struct{}     `json:"droppedTargets"`
+		DroppedCount map[string]int `json:"droppedTargetCounts"`
+	}{[]struct{}{}, []struct{}{}, map[string]int{}})
 }
 
 // alertmanagers serves /alertmanagers: Prophasis's Alertmanager notifier is
 // an alert module, not Prometheus's discovery.
 func (a *api) alertmanagers(c *gin.Context) {
-	envelope.OK(c, gin.H{
-		"activeAlertmanagers":  []struct{}{},
-		"droppedAlertmanagers": []struct{}{},
-	})
+	envelope.OK(c, struct {
+		Active  []struct{} `json:"activeAlertmanagers"`
+		Dropped []struct{} `json:"droppedAlertmanagers"`
+	}{[]struct{}{}, []struct{}{}})
 }
