@@ -420,4 +420,3 @@ func TestFormTooLarge(t *testing.T) {
 		t.Errorf("oversized form: %d %s %q", rec.Code, typ, msg)
 	}
 }
-
