@@ -3,7 +3,6 @@ package ingest
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,13 +72,8 @@ func (in *Ingester) DecodeBatch(body io.Reader, contentEncoding string) (wire.Ba
 }
 
 func (in *Ingester) decodeBytes(data []byte, b *wire.Batch) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(b); err != nil {
+	if err := parseBatch(data, b); err != nil {
 		return badInput("decode JSON batch: %v", err)
-	}
-	if dec.More() {
-		return badInput("decode JSON batch: trailing data after the batch object")
 	}
 	if len(b.Results) == 0 {
 		return badInput("batch has no results")
