@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// Open opens the store a DSN names: a file path (or "sqlite://PATH" or
+// "file:PATH") is a SQLite database, created if missing; "postgres://..." is
+// reserved for PostgreSQL, which a later release adds.
+func Open(ctx context.Context, dsn string, logger *slog.Logger) (Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return nil, errors.New("open store: PostgreSQL is not supported yet; use a SQLite file path")
+	case strings.HasPrefix(dsn, "sqlite://"):
+		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"), logger)
+	case strings.HasPrefix(dsn, "file:"):
+		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "file:"), logger)
+	}
+	if i := strings.Index(dsn, "://"); i > 0 {
+		return nil, fmt.Errorf("open store: unknown store scheme %q (use a SQLite file path)", dsn[:i])
+	}
+	return OpenSQLite(ctx, dsn, logger)
+}
+
+// sqliteStore is the SQLite Store.
+//
+// It keeps two pools on one database file. Writes go through a pool of one
+// connection: SQLite allows one writer at a time anyway, and serialising
+// writers in Go (instead of letting them collide on the file lock and retry
+// with busy_timeout) keeps write latency predictable and rules out
+// SQLITE_BUSY between our own writers. Reads use a pool of several query-only
+// connections; in WAL mode they never block the writer nor wait for it.
+type sqliteStore struct {
+	w, r   *sql.DB
+	logger *slog.Logger
+	now    func() time.Time
+
+	msgs messageLog
+
+	tokenUse tokenUse
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Connection settings, applied to every connection of both pools:
+//   - journal_mode WAL: readers and the writer do not block each other.
+//   - synchronous NORMAL: in WAL mode a commit is durable against a crash of
+//     the process (the WAL is written before Commit returns); only a power
+//     loss or OS crash can lose the last transactions, never corrupt the
+//     file. FULL would fsync every commit and cap ingest at the disk's fsync
+//     rate.
+//   - busy_timeout: another process (a backup, the sqlite3 shell) holding the
+//     lock makes us wait up to 10 s instead of failing at once.
+//   - foreign_keys: SQLite leaves them off by default.
+//   - cache_size -16000: 16 MB of page cache per connection (negative = KiB).
+//   - temp_store memory: sorts and temporary b-trees stay off the disk.
+//   - journal_size_limit: truncate the WAL back to 64 MB after checkpoints.
+const sqlitePragmas = "_pragma=busy_timeout(10000)" +
+	"&_pragma=journal_mode(WAL)" +
+	"&_pragma=synchronous(NORMAL)" +
+	"&_pragma=foreign_keys(1)" +
+	"&_pragma=cache_size(-16000)" +
+	"&_pragma=temp_store(MEMORY)" +
+	"&_pragma=journal_size_limit(67108864)"
+
+// readConns is the size of the read pool.
+const readConns = 4
+
+// OpenSQLite opens (creating if needed) the SQLite database at path and
+// migrates its schema.
+func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
+		return nil, errors.New("open store: give the SQLite database a file path (in-memory databases are not supported)")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("open store: SQLite path %q must not contain '?' or '#'", path)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("component", "store")
+	// Writes BEGIN IMMEDIATE: the write lock is taken at the start of the
+	// transaction, so a transaction that reads then writes can never fail to
+	// upgrade its lock halfway.
+	w, err := sql.Open("sqlite", path+"?"+sqlitePragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := migrate(ctx, w, "sqlite", logger); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
+	s := &sqliteStore{w: w, r: r, logger: logger, now: time.Now}
+	s.msgs.init()
+	s.tokenUse.init()
+	return s, nil
+}
+
+// Close closes both pools. Safe to call twice.
+func (s *sqliteStore) Close() error {
+	if s == nil {
+		return nil
+	}
+	s.closeOnce.Do(func() {
+		s.msgs.closeStmts()
+		// Checkpoint the WAL into the main file so a copied database file is
+		// complete; failure is harmless (the next open replays the WAL).
+		if _, err := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			s.logger.Debug("wal checkpoint at close", "err", err)
+		}
+		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
+	})
+	return s.closeErr
+}
+
+// querier is what *sql.DB and *sql.Tx share; read helpers take one so they
+// serve both plain reads and reads inside a write transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// errRollback makes write roll back without reporting an error (dry runs).
+var errRollback = errors.New("rollback")
+
+// write runs fn in a write transaction and commits it when fn returns nil.
+// fn must use only tx: the write pool has one connection, which tx holds.
+func (s *sqliteStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			s.logger.Warn("rollback failed", "err", rbErr)
+		}
+		if errors.Is(err, errRollback) {
+			return nil
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// read runs fn in a read transaction, so the several queries that load one
+// entity see one snapshot.
+func (s *sqliteStore) read(ctx context.Context, fn func(q querier) error) error {
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	return fn(tx)
+}
+
+// nowMillis is the current time in the column representation.
+func (s *sqliteStore) nowMillis() int64 { return s.now().UnixMilli() }
