@@ -66,6 +66,7 @@ type agentStream struct {
 type agentConfig struct {
 	Agents, Plugins, Metrics, Batch int
 	Gzip                            bool
+	HostPrefix                      string
 }
 
 // newAgentStreams splits the agents over n streams (at most one per agent) (agent a goes to stream
@@ -93,7 +94,7 @@ func newAgentStreams(cfg agentConfig, n int, quota int64, mkClock func() *clock)
 	}
 	for a := range cfg.Agents {
 		s := streams[a%n]
-		host := fmt.Sprintf("agent%05d.example.net", a)
+		host := fmt.Sprintf("%s%05d.example.net", cfg.HostPrefix, a)
 		for p := range cfg.Plugins {
 			rs, err := renderSeries(host, a, p, cfg.Metrics, variants)
 			if err != nil {

@@ -79,7 +79,7 @@ func TestAgentStreamBatches(t *testing.T) {
 			clk := &fakeNow{testEpoch}
 			const rounds = 5
 			total := int64(agents * plugins * rounds)
-			streams, err := newAgentStreams(agentConfig{agents, plugins, metrics, batch, gzipped}, conns, total,
+			streams, err := newAgentStreams(agentConfig{agents, plugins, metrics, batch, gzipped, "agent"}, conns, total,
 				func() *clock { return newClock(clk.now, testEpoch.Add(-time.Hour), time.Minute) })
 			if err != nil {
 				t.Fatal(err)

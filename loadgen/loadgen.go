@@ -74,7 +74,18 @@ type Options struct {
 	// samples of one series); Backfill is how far back the data starts. The
 	// run writes history from Backfill ago at Interval steps as fast as the
 	// server takes it, then continues at the wall clock (see clock).
+	//
+	// Backfill defaults to zero because history written by one run overlaps
+	// what an earlier run against the same server wrote in that window:
+	// the server must then look each result up as a possible resend, which
+	// is slower and not what a capacity test should measure. Set it on a
+	// fresh server to get graphs with history.
 	Interval, Backfill time.Duration
+
+	// HostPrefix starts the simulated host names (agentNNNNN.example.net
+	// by default); two load generators with different prefixes simulate
+	// different hosts.
+	HostPrefix string
 
 	// ReportEvery is how often a progress line goes to Progress; zero or a
 	// nil Progress prints none.
@@ -105,7 +116,7 @@ func Defaults() Options {
 		Concurrency:      4,
 		Duration:         30 * time.Second,
 		Interval:         time.Minute,
-		Backfill:         time.Hour,
+		HostPrefix:       "agent",
 		ReportEvery:      5 * time.Second,
 	}
 }
@@ -121,6 +132,9 @@ func (o *Options) Validate() error {
 	case ModeAgent:
 		if o.Agents <= 0 || o.Plugins <= 0 || o.Batch <= 0 || o.Metrics < 0 {
 			bad("agents, plugins and batch must be positive, metrics not negative")
+		}
+		if !validHostPrefix(o.HostPrefix) {
+			bad("host prefix %q: want letters, digits, '-' and '.', starting with a letter or digit", o.HostPrefix)
 		}
 	case ModeRemoteWrite:
 		if o.Series <= 0 || o.SeriesPerRequest <= 0 {
@@ -174,6 +188,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	default:
 		streams, err := newAgentStreams(agentConfig{
 			Agents: o.Agents, Plugins: o.Plugins, Metrics: o.Metrics, Batch: o.Batch, Gzip: o.Gzip,
+			HostPrefix: o.HostPrefix,
 		}, o.Concurrency, o.Count, mkClock)
 		if err != nil {
 			return Report{}, err
@@ -202,6 +217,17 @@ func SendRemoteWrite(ctx context.Context, o Options, p *Payloads) (Report, error
 		sources = append(sources, &payloadSource{lane: lane})
 	}
 	return runWorkers(ctx, &o, remoteWriteTarget(strings.TrimRight(o.Server, "/"), o.Token), sources, "samples")
+}
+
+func validHostPrefix(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || (c != '-' && c != '.')) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // fill sets the defaults of the optional dependencies.

@@ -23,6 +23,7 @@ type agentServer struct {
 	mu    sync.Mutex
 	last  map[string]int64
 	count int64
+	minTs int64
 	fail  bool // answer 503
 }
 
@@ -48,6 +49,11 @@ func (s *agentServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		err = checkResults(b.Results, s.last)
 		s.count += int64(len(b.Results))
+		for _, r := range b.Results {
+			if s.minTs == 0 || r.Timestamp < s.minTs {
+				s.minTs = r.Timestamp
+			}
+		}
 		s.mu.Unlock()
 	}
 	if err != nil {
@@ -99,6 +105,29 @@ func TestRunAgentMode(t *testing.T) {
 			if !strings.Contains(sum, want) {
 				t.Errorf("summary %q lacks %q", sum, want)
 			}
+		}
+	}
+}
+
+func TestRunBackfills(t *testing.T) {
+	fake := &agentServer{t: t, last: map[string]int64{}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	o := testOptions(srv.URL)
+	o.Agents, o.Plugins, o.Count = 10, 10, 100*90 // 60 history rounds, then 30 live
+	o.Backfill, o.Interval = time.Hour, time.Minute
+	o.HostPrefix = "web"
+	before := time.Now()
+	r, err := Run(context.Background(), o)
+	if err != nil || r.Accepted != o.Count {
+		t.Fatalf("accepted %d, err %v", r.Accepted, err)
+	}
+	if first := time.UnixMilli(fake.minTs); first.After(before.Add(-59*time.Minute)) || first.Before(before.Add(-61*time.Minute)) {
+		t.Fatalf("history starts at %s, want about an hour before %s", first, before)
+	}
+	for id := range fake.last {
+		if !strings.HasPrefix(id, "web") {
+			t.Fatalf("host %s ignores the prefix", id)
 		}
 	}
 }
@@ -263,4 +292,6 @@ func TestValidate(t *testing.T) {
 	f(func(o *Options) { o.Concurrency = 0 }, "concurrency")
 	f(func(o *Options) { o.Duration, o.Count = 0, 0 }, "set a duration or a count")
 	f(func(o *Options) { o.Interval = 0 }, "interval")
+	f(func(o *Options) { o.HostPrefix = "-web" }, "host prefix")
+	f(func(o *Options) { o.HostPrefix = "web-eu.1" }, "")
 }

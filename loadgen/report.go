@@ -112,6 +112,9 @@ func (r Report) Text() string {
 		fmt.Fprintf(&b, "load generator CPU: %.2fs (%.0f%% of one core, %.0f%% of this %d-CPU machine)\n",
 			r.CPU.Seconds(), r.CPUPercentOfCore(), r.CPUPercentOfCore()/float64(runtime.NumCPU()), runtime.NumCPU())
 	}
+	if r.Duplicates > 0 {
+		fmt.Fprintf(&b, "note: the server already had %d of these results: an earlier run wrote these hosts at the same times (use a fresh server, --backfill 0 or another --host-prefix)\n", r.Duplicates)
+	}
 	if r.FirstError != "" {
 		fmt.Fprintf(&b, "first error: %s\n", r.FirstError)
 	}

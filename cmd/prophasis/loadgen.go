@@ -40,7 +40,8 @@ func runLoadgen(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "how long to run (0: until --count)")
 	fs.Int64Var(&o.Count, "count", o.Count, "total results (or samples) to send, instead of or as well as --duration")
 	fs.DurationVar(&o.Interval, "interval", o.Interval, "simulated time between two runs of a plugin (or samples of a series)")
-	fs.DurationVar(&o.Backfill, "backfill", o.Backfill, "how far back the simulated history starts; after it the wall clock is used")
+	fs.DurationVar(&o.Backfill, "backfill", o.Backfill, "write this much history first, at --interval steps, then follow the wall clock (use on a fresh server)")
+	fs.StringVar(&o.HostPrefix, "host-prefix", o.HostPrefix, "simulated host names start with this")
 	fs.DurationVar(&o.ReportEvery, "report-every", o.ReportEvery, "progress line interval (0: none)")
 	verbose := fs.Bool("v", false, "log every failed request")
 	if err := fs.Parse(args); err != nil {
