@@ -127,7 +127,7 @@ func TestRemoteWriteRefusesBadInputAndWritesNothing(t *testing.T) {
 	f(ctV1, v1Request(ok, series("x", []prompb.Label{{Name: "a", Value: "v\xff"}}, prompb.Sample{Timestamp: ms(0)})), 400, "not valid UTF-8")
 	f(ctV1, v1Request(ok, series("x", []prompb.Label{{Name: "a", Value: "1"}, {Name: "a", Value: "2"}}, prompb.Sample{Timestamp: ms(0)})), 400, `label name "a" appears twice`)
 	f(ctV1, v1Request(ok, series("x", nil, prompb.Sample{Timestamp: ms(time.Hour)})), 400, "too far in the future")
-	f(ctV1, v1Request(ok, series("x", nil, prompb.Sample{Timestamp: ms(-30 * 24 * time.Hour)})), 400, "out of bounds")
+	f(ctV1, v1Request(ok, series("x", nil, prompb.Sample{Timestamp: ms(-30 * 24 * time.Hour)})), 400, "too old sample")
 	v2 := writev2.Request{Symbols: []string{"", "__name__", "x"}, Timeseries: []writev2.TimeSeries{{LabelsRefs: []uint32{1, 9}}}}
 	b, _ := v2.Marshal()
 	f(ctV2, snappy.Encode(nil, b), 400, "outside the symbol table")

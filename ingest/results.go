@@ -79,12 +79,10 @@ func (in *Ingester) writeBatch(ctx context.Context, b wire.Batch) (wire.BatchRes
 			continue
 		}
 		e.mu.Lock()
-		last := e.lastTs
+		stored := e.lastTs
 		e.mu.Unlock()
-		if bm, ok := batchMax[e]; ok && bm > last {
-			last = bm
-		}
-		if last == 0 || r.Timestamp <= last {
+		// Unknown (0): every result of the series must be looked up.
+		if stored == 0 || r.Timestamp <= max(stored, batchMax[e]) {
 			suspects = append(suspects, i)
 		}
 		if r.Timestamp > batchMax[e] {

@@ -2,14 +2,35 @@ package server
 
 import (
 	"log/slog"
+	"runtime"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/prophasis/prophasis/api/promapi"
 	"github.com/prophasis/prophasis/store"
 	"github.com/prophasis/prophasis/tsdb"
 )
 
 // routes returns the route groups of the query and management APIs.
 func routes(st store.Store, db *tsdb.DB, opts Options, logger *slog.Logger) []func(*gin.RouterGroup) {
-	return nil
+	started := time.Now()
+	return []func(*gin.RouterGroup){
+		func(g *gin.RouterGroup) {
+			promapi.Register(g.Group("/api/v1"), promapi.Deps{
+				Queryable: db,
+				Engine:    db.Engine(),
+				Parser:    db.Parser(),
+				Exemplars: db.ExemplarQuerier,
+				Head:      db.Head,
+				Build: promapi.BuildInfo{
+					Version:   opts.Version,
+					GoVersion: runtime.Version(),
+				},
+				Retention: db.Options().Retention,
+				StartTime: started,
+				Logger:    logger,
+			})
+		},
+	}
 }
