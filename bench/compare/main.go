@@ -39,6 +39,7 @@ type config struct {
 	order                       []string
 
 	rwSeries, rwPerRequest, rwConcurrency int
+	rwRepeats                             int
 	rwSpan, rwInterval                    time.Duration
 
 	queryRange, queryStep  time.Duration
@@ -84,6 +85,7 @@ func run(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.rwInterval, "rw-interval", 15*time.Second, "time between two samples of a series")
 	fs.IntVar(&cfg.rwPerRequest, "rw-per-request", 2000, "samples per remote-write request")
 	fs.IntVar(&cfg.rwConcurrency, "rw-concurrency", 4, "remote-write connections")
+	fs.IntVar(&cfg.rwRepeats, "rw-repeats", 3, "timed remote writes per server (alternating, fresh data dir each); the median counts")
 	fs.DurationVar(&cfg.queryRange, "query-range", time.Hour, "range of each query_range")
 	fs.DurationVar(&cfg.queryStep, "query-step", 15*time.Second, "step of each query_range")
 	fs.IntVar(&cfg.queryRuns, "query-runs", 20, "timed runs of each query")
@@ -191,8 +193,8 @@ func (cfg *config) parse(parts, order, rss string) error {
 		cfg.rssSeries = append(cfg.rssSeries, n)
 	}
 	switch {
-	case cfg.rwSeries <= 0 || cfg.rwPerRequest <= 0 || cfg.rwConcurrency <= 0:
-		return errors.New("--rw-series, --rw-per-request and --rw-concurrency must be positive")
+	case cfg.rwSeries <= 0 || cfg.rwPerRequest <= 0 || cfg.rwConcurrency <= 0 || cfg.rwRepeats <= 0:
+		return errors.New("--rw-series, --rw-per-request, --rw-concurrency and --rw-repeats must be positive")
 	case cfg.rwInterval < time.Second || cfg.rwSpan < cfg.rwInterval:
 		return errors.New("--rw-interval must be at least 1s and --rw-span at least one interval")
 	case cfg.queryRange > cfg.rwSpan:

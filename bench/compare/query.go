@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -26,39 +27,79 @@ type queryStats struct {
 	p50, mean time.Duration
 	series    int // series in the result
 	points    int // points over all series
-	bytes     int // response size as received
+	bytes     int // response size, decompressed
 }
 
-// timeQuery runs q warmup times untimed, then runs times timed, and checks
-// every response is a successful matrix of the same shape.
-func timeQuery(ctx context.Context, client *http.Client, s *server, q rangeQuery, warmup, runs int) (queryStats, error) {
-	var st queryStats
-	var took []time.Duration
+// timeQueries runs q on every server warmup times untimed, then runs times
+// timed, alternating between the servers run by run, and checks that every
+// response is a successful matrix of the same shape on every server. A
+// server whose query fails is left out of the result, with an error.
+func timeQueries(ctx context.Context, client *http.Client, servers []*server, q rangeQuery, warmup, runs int) (map[string]queryStats, []error) {
+	stats := map[string]queryStats{}
+	took := map[string][]time.Duration{}
+	failed := map[string]bool{}
+	var errs []error
 	for i := range warmup + runs {
-		d, series, points, n, err := doQuery(ctx, client, s, q)
-		if err != nil {
-			return st, fmt.Errorf("%s: query %s: %w", s.name, q.name, err)
-		}
-		if i > 0 && (series != st.series || points != st.points) {
-			return st, fmt.Errorf("%s: query %s: %d series/%d points, earlier %d/%d", s.name, q.name, series, points, st.series, st.points)
-		}
-		st.series, st.points, st.bytes = series, points, n
-		if i >= warmup {
-			took = append(took, d)
+		for _, s := range servers {
+			if failed[s.name] {
+				continue
+			}
+			d, series, points, n, err := doQuery(ctx, client, s, q)
+			st := stats[s.name]
+			if err == nil && i > 0 && (series != st.series || points != st.points) {
+				err = fmt.Errorf("%d series/%d points, earlier %d/%d", series, points, st.series, st.points)
+			}
+			if err != nil {
+				failed[s.name] = true
+				errs = append(errs, fmt.Errorf("%s: query %s: %w", s.name, q.name, err))
+				continue
+			}
+			st.series, st.points, st.bytes = series, points, n
+			stats[s.name] = st
+			if i >= warmup {
+				took[s.name] = append(took[s.name], d)
+			}
 		}
 	}
-	slices.Sort(took)
+	for name := range failed {
+		delete(stats, name)
+	}
+	var shape []string
+	for name, st := range stats {
+		st.p50, st.mean = medianMean(took[name])
+		stats[name] = st
+		shape = append(shape, fmt.Sprintf("%s %d series/%d points", name, st.series, st.points))
+	}
+	if len(stats) == 2 {
+		var a, b queryStats
+		for _, st := range stats {
+			a, b = b, st
+		}
+		if a.series != b.series || a.points != b.points {
+			errs = append(errs, fmt.Errorf("query %s: the servers disagree: %s", q.name, strings.Join(shape, ", ")))
+		}
+	}
+	return stats, errs
+}
+
+// medianMean returns the median and the mean of ds.
+func medianMean(ds []time.Duration) (p50, mean time.Duration) {
+	if len(ds) == 0 {
+		return 0, 0
+	}
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
 	var sum time.Duration
-	for _, d := range took {
+	for _, d := range ds {
 		sum += d
 	}
-	st.mean = sum / time.Duration(len(took))
-	if n := len(took); n%2 == 1 {
-		st.p50 = took[n/2]
+	mean = sum / time.Duration(len(ds))
+	if n := len(ds); n%2 == 1 {
+		p50 = ds[n/2]
 	} else {
-		st.p50 = (took[n/2-1] + took[n/2]) / 2
+		p50 = (ds[n/2-1] + ds[n/2]) / 2
 	}
-	return st, nil
+	return p50, mean
 }
 
 // doQuery sends one GET query_range and times it until the whole response

@@ -1,35 +1,33 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prophasis/prophasis/loadgen"
 )
 
-// rwPhase is parts rw and query: each server in turn gets the same
-// pre-built remote-write payloads (timed: samples/s), then answers the same
-// query_range requests over that data (timed: latency).
-type rwPhase struct {
-	cfg *config
-	out *results
-	// per server name
-	rate    map[string]float64
-	cores   map[string]float64
-	sender  map[string]float64
-	queries map[string]map[string]queryStats
-	peak    map[string]float64
+// writeRun is one timed remote write of the whole data set into one fresh
+// server.
+type writeRun struct {
+	rate   float64 // samples/s
+	cores  float64 // server CPU, cores busy
+	sender float64 // sender CPU, % of a core
 }
 
+// runRWPhase is parts rw and query. The same pre-built remote-write payloads
+// go to a fresh server of each kind in turn, --rw-repeats times, alternating
+// (this machine is shared, so alternating spreads other load over both);
+// each write is timed alone, the other server idle or stopped. The median
+// run counts. The servers of the last round stay up with identical data and
+// answer the same query_range requests, alternately, run by run.
 func runRWPhase(ctx context.Context, cfg *config, out *results) error {
-	ph := &rwPhase{
-		cfg: cfg, out: out,
-		rate: map[string]float64{}, cores: map[string]float64{}, sender: map[string]float64{},
-		queries: map[string]map[string]queryStats{}, peak: map[string]float64{},
-	}
 	rounds := int(cfg.rwSpan / cfg.rwInterval)
 	// Samples on the interval grid, the last one at about now, so the
 	// whole span is in both servers' heads and inside Prophasis's
@@ -49,123 +47,160 @@ func runRWPhase(ctx context.Context, cfg *config, out *results) error {
 	}
 	cfg.logger.Info("remote-write payloads built", "samples", p.Samples, "requests", requests,
 		"mbytes", p.Bytes>>20, "took", time.Since(built).Round(time.Millisecond))
-	out.note("remote write: %d series x %d samples (%s at %s) = %d samples in %d requests of %d samples (%.1f MB snappy), over %d connections, same bytes to both servers, one server at a time",
-		cfg.rwSeries, rounds, cfg.rwSpan, cfg.rwInterval, p.Samples, requests, cfg.rwPerRequest, float64(p.Bytes)/1e6, cfg.rwConcurrency)
+	out.note("remote write: %d series x %d samples (%s at %s) = %d samples in %d requests of %d (%.1f MB snappy), %d connections; same bytes to both; %d alternating runs per server on fresh data dirs, median counts",
+		cfg.rwSeries, rounds, cfg.rwSpan, cfg.rwInterval, p.Samples, requests, cfg.rwPerRequest, float64(p.Bytes)/1e6, cfg.rwConcurrency, cfg.rwRepeats)
 
-	queries := []rangeQuery{
-		{name: "sum_rate", expr: fmt.Sprintf("sum by (job) (rate(%s[5m]))", loadgen.RemoteWriteMetric)},
-		{name: "raw", expr: loadgen.RemoteWriteMetric},
-	}
-	for i := range queries {
-		queries[i].end = p.End
-		queries[i].start = p.End.Add(-cfg.queryRange)
-		queries[i].step = cfg.queryStep
-	}
-	if cfg.parts["query"] {
-		out.note("query_range: %d timed runs (after %d warm-up) of each query over [last sample - %s, last sample] at step %s; latency until the whole (gzip-accepted) response is read",
-			cfg.queryRuns, cfg.queryWarmup, cfg.queryRange, cfg.queryStep)
-	}
-
-	for _, name := range cfg.order {
-		if err := ph.runOne(ctx, name, p, queries); err != nil {
-			return err
+	runs := map[string][]writeRun{}
+	live := map[string]*server{}
+	defer func() {
+		for _, s := range live {
+			s.stop()
+		}
+	}()
+	for rep := range cfg.rwRepeats {
+		last := rep == cfg.rwRepeats-1
+		for _, name := range cfg.order {
+			s, err := cfg.start(ctx, name)
+			if err != nil {
+				return err
+			}
+			wr, err := writeAll(ctx, cfg, s, p)
+			if err != nil {
+				s.stop()
+				return err
+			}
+			if wr.rate > 0 {
+				runs[name] = append(runs[name], wr)
+			}
+			if last && cfg.parts["query"] {
+				live[name] = s
+			} else {
+				s.stop()
+			}
 		}
 	}
-	p = nil // let the payloads go before the next parts
+	p = nil // let the payloads go before the queries and the next parts
 
 	nan := math.NaN()
-	get := func(m map[string]float64, k string) float64 {
-		if v, ok := m[k]; ok {
-			return v
+	median := map[string]writeRun{}
+	for name, rs := range runs {
+		slices.SortFunc(rs, func(a, b writeRun) int { return cmp.Compare(a.rate, b.rate) })
+		median[name] = rs[len(rs)/2]
+		var all []string
+		for _, r := range rs {
+			all = append(all, fmt.Sprintf("%.0f", r.rate))
+		}
+		out.note("%s remote-write runs (samples/s, sorted): %s", name, strings.Join(all, ", "))
+	}
+	pick := func(name string, f func(writeRun) float64) float64 {
+		if r, ok := median[name]; ok {
+			return f(r)
 		}
 		return nan
 	}
 	if cfg.parts["rw"] {
+		rate := func(r writeRun) float64 { return r.rate }
+		cores := func(r writeRun) float64 { return r.cores }
+		sender := func(r writeRun) float64 { return r.sender }
 		out.add(row{key: "rw_samples_per_second", label: "remote-write samples/s",
-			prophasis: get(ph.rate, "prophasis"), prometheus: get(ph.rate, "prometheus"), goal: ratioAtLeast(1.5)})
+			prophasis: pick("prophasis", rate), prometheus: pick("prometheus", rate), goal: ratioAtLeast(1.5)})
 		out.add(row{key: "rw_server_cpu_cores", label: "  server CPU during write (cores)",
-			prophasis: get(ph.cores, "prophasis"), prometheus: get(ph.cores, "prometheus")})
+			prophasis: pick("prophasis", cores), prometheus: pick("prometheus", cores)})
 		out.add(row{key: "rw_sender_cpu_percent_of_core", label: "  sender CPU (% of a core)",
-			prophasis: get(ph.sender, "prophasis"), prometheus: get(ph.sender, "prometheus")})
+			prophasis: pick("prophasis", sender), prometheus: pick("prometheus", sender)})
 	}
 	if cfg.parts["query"] {
-		for _, q := range queries {
-			stat := func(srv string, f func(queryStats) time.Duration) float64 {
-				st, ok := ph.queries[srv][q.name]
-				if !ok {
-					return nan
-				}
-				return float64(f(st)) / float64(time.Millisecond)
-			}
-			p50 := func(s queryStats) time.Duration { return s.p50 }
-			mean := func(s queryStats) time.Duration { return s.mean }
-			out.add(row{key: "query_" + q.name + "_p50_ms", label: "query_range " + q.name + " p50 (ms)",
-				prophasis: stat("prophasis", p50), prometheus: stat("prometheus", p50), goal: ratioAtMost(1.0)})
-			out.add(row{key: "query_" + q.name + "_mean_ms", label: "query_range " + q.name + " mean (ms)",
-				prophasis: stat("prophasis", mean), prometheus: stat("prometheus", mean), goal: ratioAtMost(1.0)})
-			for _, srv := range cfg.order {
-				if st, ok := ph.queries[srv][q.name]; ok {
-					out.note("%s %s: `%s` returns %d series, %d points, %.1f MB of JSON", srv, q.name, q.expr, st.series, st.points, float64(st.bytes)/1e6)
-				}
-			}
-		}
+		return queryPhase(ctx, cfg, out, live, lastSample(start, rounds, cfg))
 	}
-	out.add(row{key: "rw_phase_peak_rss_mib", label: fmt.Sprintf("peak RSS after %dk series write+query (MiB)", cfg.rwSeries/1000),
-		prophasis: get(ph.peak, "prophasis"), prometheus: get(ph.peak, "prometheus")})
 	return nil
 }
 
-// runOne starts one server, writes the payloads to it, times the queries
-// and stops it.
-func (ph *rwPhase) runOne(ctx context.Context, name string, p *loadgen.Payloads, queries []rangeQuery) error {
-	cfg := ph.cfg
-	s, err := cfg.start(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer s.stop()
+// lastSample returns the time of the last sample written.
+func lastSample(start time.Time, rounds int, cfg *config) time.Time {
+	return start.Add(time.Duration(rounds-1) * cfg.rwInterval)
+}
 
-	cfg.logger.Info("remote write", "server", name)
+// writeAll sends the payloads to s and measures the rate and CPU.
+func writeAll(ctx context.Context, cfg *config, s *server, p *loadgen.Payloads) (writeRun, error) {
+	cfg.logger.Info("remote write", "server", s.name)
 	cpu := startCPU(s.pid())
 	o := loadgen.Defaults()
 	o.Server, o.Token, o.Logger = s.url, s.token, cfg.logger
-	o.Progress, o.ReportEvery = cfg.progress, 5*time.Second
 	r, err := loadgen.SendRemoteWrite(ctx, o, p)
 	if err != nil {
-		return fmt.Errorf("remote write to %s: %w", name, err)
+		return writeRun{}, fmt.Errorf("remote write to %s: %w", s.name, err)
 	}
 	cores, _ := cpu.cores()
-	fmt.Fprintf(cfg.progress, "%s remote write: %s%s\n", name, r.Text(), r.Summary())
+	fmt.Fprintf(cfg.progress, "%s remote write: %s", s.name, r.Text())
 	if err := s.alive(); err != nil {
-		return err
+		return writeRun{}, err
 	}
 	if r.Errors > 0 {
-		ph.out.note("%s: %d of %d remote-write requests failed; first error: %s", name, r.Errors, r.Requests, r.FirstError)
+		cfg.out.note("%s: %d of %d remote-write requests failed; first error: %s", s.name, r.Errors, r.Requests, r.FirstError)
+		return writeRun{}, nil
 	}
-	if r.Accepted > 0 {
-		ph.rate[name] = r.PerSecond()
-		ph.cores[name] = cores
-		ph.sender[name] = r.CPUPercentOfCore()
-	}
+	return writeRun{rate: r.PerSecond(), cores: cores, sender: r.CPUPercentOfCore()}, nil
+}
 
-	if cfg.parts["query"] {
-		client := &http.Client{Timeout: 5 * time.Minute}
-		ph.queries[name] = map[string]queryStats{}
-		for _, q := range queries {
-			cfg.logger.Info("query_range", "server", name, "query", q.expr)
-			st, err := timeQuery(ctx, client, s, q, cfg.queryWarmup, cfg.queryRuns)
-			if err != nil {
-				ph.out.note("%v", err)
-				continue
-			}
-			fmt.Fprintf(cfg.progress, "%s query %s: p50 %s mean %s (%d series, %d points)\n", name, q.name,
-				st.p50.Round(100*time.Microsecond), st.mean.Round(100*time.Microsecond), st.series, st.points)
-			ph.queries[name][q.name] = st
+// queryPhase times the queries against the live servers, alternating
+// between them run by run.
+func queryPhase(ctx context.Context, cfg *config, out *results, live map[string]*server, end time.Time) error {
+	queries := []rangeQuery{
+		{name: "sum_rate", expr: fmt.Sprintf("sum by (job) (rate(%s[5m]))", loadgen.RemoteWriteMetric)},
+		{name: "raw", expr: loadgen.RemoteWriteMetric},
+	}
+	out.note("query_range: %d timed runs (after %d warm-up) of each query over [last sample - %s, last sample] at step %s, alternating between the servers; latency until the whole (gzip-accepted) response is read",
+		cfg.queryRuns, cfg.queryWarmup, cfg.queryRange, cfg.queryStep)
+	var servers []*server
+	for _, name := range cfg.order {
+		if s, ok := live[name]; ok {
+			servers = append(servers, s)
 		}
-		client.CloseIdleConnections()
 	}
-	if m, err := readMemory(s.pid()); err == nil {
-		ph.peak[name] = float64(m.Peak) / (1 << 20)
+	client := &http.Client{Timeout: 5 * time.Minute}
+	defer client.CloseIdleConnections()
+	nan := math.NaN()
+	for _, q := range queries {
+		q.end, q.start, q.step = end, end.Add(-cfg.queryRange), cfg.queryStep
+		cfg.logger.Info("query_range", "query", q.expr)
+		stats, errs := timeQueries(ctx, client, servers, q, cfg.queryWarmup, cfg.queryRuns)
+		for _, err := range errs {
+			out.note("%v", err)
+		}
+		stat := func(srv string, f func(queryStats) time.Duration) float64 {
+			st, ok := stats[srv]
+			if !ok {
+				return nan
+			}
+			return float64(f(st)) / float64(time.Millisecond)
+		}
+		p50 := func(s queryStats) time.Duration { return s.p50 }
+		mean := func(s queryStats) time.Duration { return s.mean }
+		out.add(row{key: "query_" + q.name + "_p50_ms", label: "query_range " + q.name + " p50 (ms)",
+			prophasis: stat("prophasis", p50), prometheus: stat("prometheus", p50), goal: ratioAtMost(1.0)})
+		out.add(row{key: "query_" + q.name + "_mean_ms", label: "query_range " + q.name + " mean (ms)",
+			prophasis: stat("prophasis", mean), prometheus: stat("prometheus", mean), goal: ratioAtMost(1.0)})
+		for _, s := range servers {
+			if st, ok := stats[s.name]; ok {
+				fmt.Fprintf(cfg.progress, "%s query %s: p50 %s mean %s (%d series, %d points)\n", s.name, q.name,
+					st.p50.Round(100*time.Microsecond), st.mean.Round(100*time.Microsecond), st.series, st.points)
+				out.note("%s %s: `%s` returns %d series, %d points, %.1f MB of JSON", s.name, q.name, q.expr, st.series, st.points, float64(st.bytes)/1e6)
+			}
+		}
 	}
+	peak := map[string]float64{}
+	for _, s := range servers {
+		if m, err := readMemory(s.pid()); err == nil {
+			peak[s.name] = float64(m.Peak) / (1 << 20)
+		}
+	}
+	get := func(k string) float64 {
+		if v, ok := peak[k]; ok {
+			return v
+		}
+		return nan
+	}
+	out.add(row{key: "query_phase_peak_rss_mib", label: fmt.Sprintf("  peak RSS after %dk-series write + queries (MiB)", cfg.rwSeries/1000),
+		prophasis: get("prophasis"), prometheus: get("prometheus")})
 	return nil
 }
