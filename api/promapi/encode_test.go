@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -120,10 +121,10 @@ func refEncode(v any) []byte {
 	return append([]byte(nil), s.Buffer()...)
 }
 
-func ourEncode(v parser.Value) []byte {
+func ourEncode(v parser.Value, tt *tsTable) []byte {
 	var out bytes.Buffer
 	s := &stream{w: &out}
-	appendValue(s, v)
+	appendValue(s, v, tt)
 	s.flush()
 	return out.Bytes()
 }
@@ -179,6 +180,8 @@ func randHistogram(r *rand.Rand) *histogram.FloatHistogram {
 // The hand-rolled encoder writes exactly what Prometheus writes.
 func TestEncodeMatchesPrometheus(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
+	// Step tables that cover some of the test timestamps, not others.
+	tables := []*tsTable{nil, newTSTable(-1000, 2000, 1), newTSTable(0, 10_000, 1000), newTSTable(1435781451781, 1435781451781, 1000)}
 	for round := range 300 {
 		var m promql.Matrix
 		var v promql.Vector
@@ -197,12 +200,40 @@ func TestEncodeMatchesPrometheus(t *testing.T) {
 			}
 			v = append(v, smp)
 		}
-		if got, want := ourEncode(m), refEncode(m); !bytes.Equal(got, want) {
-			t.Fatalf("round %d, matrix:\n got %s\nwant %s", round, got, want)
+		want := refEncode(m)
+		for _, tt := range tables {
+			if got := ourEncode(m, tt); !bytes.Equal(got, want) {
+				t.Fatalf("round %d, matrix, steps %+v:\n got %s\nwant %s", round, tt, got, want)
+			}
 		}
-		if got, want := ourEncode(v), refEncode(v); !bytes.Equal(got, want) {
+		if got, want := ourEncode(v, nil), refEncode(v); !bytes.Equal(got, want) {
 			t.Fatalf("round %d, vector:\n got %s\nwant %s", round, got, want)
 		}
+	}
+}
+
+// A range query's points, on steps and off them, with gaps, encode the same
+// with the step table as without.
+func TestEncodeWithSteps(t *testing.T) {
+	const start, step = 1435781400000, 15000
+	tt := newTSTable(start, start+100*step, step)
+	var m promql.Matrix
+	for k := range 5 {
+		s := promql.Series{Metric: labels.FromStrings("k", strconv.Itoa(k))}
+		for i := range 101 {
+			if (i+k)%(k+2) == 0 {
+				continue // a gap
+			}
+			s.Floats = append(s.Floats, promql.FPoint{T: start + int64(i)*step, F: float64(i) / 4})
+			if i%17 == k {
+				s.Floats = append(s.Floats, promql.FPoint{T: start + int64(i)*step + 7, F: 1}) // off step
+			}
+		}
+		s.Floats = append(s.Floats, promql.FPoint{T: start + 101*step, F: 2}, promql.FPoint{T: start - step, F: 3}) // outside
+		m = append(m, s)
+	}
+	if got, want := ourEncode(m, tt), refEncode(m); !bytes.Equal(got, want) {
+		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
 
@@ -215,7 +246,7 @@ func TestEncodeScalarAndString(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := ourEncode(sc); !bytes.Equal(got, want) {
+			if got := ourEncode(sc, nil); !bytes.Equal(got, want) {
 				t.Errorf("scalar %v: got %s, want %s", sc, got, want)
 			}
 		}
@@ -225,7 +256,7 @@ func TestEncodeScalarAndString(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := ourEncode(str); !bytes.Equal(got, want) {
+			if got := ourEncode(str, nil); !bytes.Equal(got, want) {
 				t.Errorf("string %q: got %s, want %s", s, got, want)
 			}
 		}
@@ -261,6 +292,52 @@ func FuzzAppendString(f *testing.F) {
 		}
 		if utf8.ValidString(s) && got != s {
 			t.Fatalf("%q round-trips to %q", s, got)
+		}
+	})
+}
+
+// refFloat is jsonutil.MarshalFloat without the quotes.
+func refFloat(f float64) string {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	return strconv.FormatFloat(f, format, -1, 64)
+}
+
+// The integer and few-decimals fast paths write what strconv writes.
+func TestAppendFloatDigits(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	check := func(f float64) {
+		if got, want := string(appendFloatDigits(nil, f)), refFloat(f); got != want {
+			t.Fatalf("%v (%#x): got %s, want %s", f, math.Float64bits(f), got, want)
+		}
+	}
+	for _, f := range testFloats {
+		check(f)
+		check(-f)
+	}
+	for range 200_000 {
+		n := r.Int64N(2e15) - 1e15
+		check(float64(n) / 1000)
+		check(float64(n) / 100)
+		check(float64(n%1e7) / 1000)
+		check(float64(n) / 7)
+		check(math.Float64frombits(r.Uint64()))
+		check(r.NormFloat64() * math.Pow(10, float64(r.IntN(40)-20)))
+		f := float64(n) / 1000
+		check(math.Nextafter(f, math.Inf(1)))
+		check(math.Nextafter(f, math.Inf(-1)))
+	}
+}
+
+func FuzzAppendFloatDigits(f *testing.F) {
+	for _, v := range testFloats {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		if got, want := string(appendFloatDigits(nil, v)), refFloat(v); got != want {
+			t.Fatalf("%v (%#x): got %s, want %s", v, math.Float64bits(v), got, want)
 		}
 	})
 }

@@ -80,7 +80,7 @@ func (a *api) query(c *gin.Context) {
 	// Close after the response is written: the result's memory is pooled by
 	// the engine and reused once the query is closed.
 	defer qry.Close()
-	a.execAndRespond(ctx, c, f, qry, limit)
+	a.execAndRespond(ctx, c, f, qry, limit, nil)
 }
 
 // queryRange serves /query_range: a range query from start to end by step.
@@ -143,13 +143,22 @@ func (a *api) queryRange(c *gin.Context) {
 		return
 	}
 	defer qry.Close()
-	a.execAndRespond(ctx, c, f, qry, limit)
+	a.execAndRespond(ctx, c, f, qry, limit, func() *tsTable {
+		return newTSTable(start.UnixMilli(), end.UnixMilli(), step.Milliseconds())
+	})
 }
+
+// minSeriesForTSTable is the smallest matrix for which formatting the steps
+// up front pays.
+const minSeriesForTSTable = 4
 
 // execAndRespond runs qry and writes its result:
 //
 //	{"resultType":"matrix","result":[...],"stats":{...}}
-func (a *api) execAndRespond(ctx context.Context, c *gin.Context, f url.Values, qry promql.Query, limit int) {
+//
+// steps, nil for instant queries, makes the table of a range query's
+// encoded timestamps.
+func (a *api) execAndRespond(ctx context.Context, c *gin.Context, f url.Values, qry promql.Query, limit int, steps func() *tsTable) {
 	res := qry.Exec(ctx)
 	if res.Err != nil {
 		a.fail(c, queryError(res.Err))
@@ -174,11 +183,15 @@ func (a *api) execAndRespond(ctx context.Context, c *gin.Context, f url.Values, 
 			return
 		}
 	}
+	var tt *tsTable
+	if m, ok := res.Value.(promql.Matrix); ok && steps != nil && len(m) >= minSeriesForTSTable {
+		tt = steps()
+	}
 	a.respond(c, annos, f.Get("query"), func(s *stream) {
 		s.b = append(s.b, `{"resultType":"`...)
 		s.b = append(s.b, res.Value.Type()...)
 		s.b = append(s.b, `","result":`...)
-		appendValue(s, res.Value)
+		appendValue(s, res.Value, tt)
 		if statsJSON != nil {
 			s.b = append(s.b, `,"stats":`...)
 			s.b = append(s.b, statsJSON...)
@@ -188,8 +201,9 @@ func (a *api) execAndRespond(ctx context.Context, c *gin.Context, f url.Values, 
 }
 
 // appendValue streams a query result; a matrix or vector is flushed to the
-// client as it is encoded.
-func appendValue(s *stream, v parser.Value) {
+// client as it is encoded. tt, which may be nil, holds a range query's
+// encoded steps.
+func appendValue(s *stream, v parser.Value, tt *tsTable) {
 	switch v := v.(type) {
 	case promql.Matrix:
 		s.b = append(s.b, '[')
@@ -197,7 +211,7 @@ func appendValue(s *stream, v parser.Value) {
 			if i > 0 {
 				s.b = append(s.b, ',')
 			}
-			s.b = appendSeries(s.b, &v[i])
+			s.b = appendSeries(s.b, &v[i], tt)
 			s.maybeFlush()
 		}
 		s.b = append(s.b, ']')
