@@ -372,6 +372,26 @@ func TestCompression(t *testing.T) {
 		t.Errorf("204: %d %q %q", r.code, r.header.Get("Content-Encoding"), r.body)
 	}
 
+	// A client on this machine gets no gzip, unless it is a proxy.
+	local := func(header ...string) response {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/query_range?"+params.Encode(), nil)
+		req.RemoteAddr = "[::1]:50000"
+		req.Header.Set("Authorization", "Bearer "+viewerToken)
+		req.Header.Set("Accept-Encoding", "gzip")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return response{code: rec.Code, header: rec.Header(), body: rec.Body.String()}
+	}
+	if r := local(); r.header.Get("Content-Encoding") != "" || r.body != plain.body {
+		t.Errorf("loopback client: compressed (%q)", r.header.Get("Content-Encoding"))
+	}
+	if r := local("X-Forwarded-For", "203.0.113.9"); r.header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("loopback proxy: not compressed")
+	}
+
 	off := newRouter(t, db, func(d *Deps) { d.DisableCompression = true })
 	if r := do(t, off, http.MethodGet, "/api/v1/query_range", params, "Accept-Encoding", "gzip"); r.header.Get("Content-Encoding") != "" {
 		t.Errorf("DisableCompression: still compressed")

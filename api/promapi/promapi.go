@@ -64,8 +64,9 @@ type Deps struct {
 	// Now is the clock that gives /query its default time; nil is time.Now.
 	Now func() time.Time
 	// DisableCompression turns off gzip of responses. Prometheus compresses
-	// whenever the client accepts gzip, and so does this API by default, at
-	// the fastest level; turn it off when a proxy in front compresses.
+	// whenever the client accepts gzip; this API does too, at the fastest
+	// level, except for clients on the same machine (see compress.go). Turn
+	// it off when a proxy in front compresses.
 	DisableCompression bool
 }
 
