@@ -78,6 +78,16 @@ func TestClientQuery(t *testing.T) {
 		}
 	})
 
+	t.Run("more experimental functions", func(t *testing.T) {
+		v, _, err := c.Query(ctx, `sort_by_label(limitk(2, prophasis_value), "host")`, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vec := v.(model.Vector); len(vec) != 2 || vec[0].Metric["host"] > vec[1].Metric["host"] {
+			t.Errorf("got %v", v)
+		}
+	})
+
 	t.Run("histogram", func(t *testing.T) {
 		v, _, err := c.Query(ctx, `prophasis_rpc_duration_seconds`, base.Add(10*time.Minute))
 		if err != nil {
