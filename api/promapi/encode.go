@@ -45,7 +45,11 @@ type tsTable struct {
 }
 
 // newTSTable formats the steps start, start+step, ..., end (milliseconds).
+// A step under a millisecond, which the engine refuses, gives no table.
 func newTSTable(start, end, step int64) *tsTable {
+	if step <= 0 || end < start {
+		return nil
+	}
 	n := (end-start)/step + 1
 	tt := &tsTable{start: start, step: step, offs: make([]uint32, 1, n+1), buf: make([]byte, 0, n*15)}
 	for t := start; t <= end; t += step {

@@ -235,6 +235,9 @@ func TestEncodeWithSteps(t *testing.T) {
 	if got, want := ourEncode(m, tt), refEncode(m); !bytes.Equal(got, want) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
+	if tt := newTSTable(0, 10, 0); tt != nil {
+		t.Errorf("a table of zero steps: %+v", tt)
+	}
 }
 
 // Scalars and strings marshal themselves in Prometheus (encoding/json).

@@ -204,6 +204,11 @@ func TestBadParameters(t *testing.T) {
 	f("/api/v1/query_range", q("query", `prophasis_value + on(plugin) prophasis_value`, "start", sec(base), "end", sec(base.Add(time.Hour)), "step", "60"),
 		http.StatusUnprocessableEntity, "execution", `found duplicate series for the match group *`)
 
+	// A step under a millisecond passes the parameter checks and fails in the
+	// engine, as in Prometheus.
+	f("/api/v1/query_range", q("query", "vector(1)", "start", "0", "end", "1", "step", "0.0001"),
+		http.StatusUnprocessableEntity, "execution", `unexpected error: runtime error: integer divide by zero`)
+
 	// The engine's timeout, here from the timeout parameter, is 503 timeout.
 	f("/api/v1/query_range", q("query", `prophasis_value`, "start", sec(base), "end", sec(base.Add(time.Hour)), "step", "15", "timeout", "0.000000001"),
 		http.StatusServiceUnavailable, "timeout", `query timed out in *`)

@@ -64,7 +64,7 @@ func (a *api) query(c *gin.Context) {
 			return
 		}
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, a.now().Add(timeout))
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 	opts, err := queryOpts(f)
