@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gin-gonic/gin"
 )
 
 // These tests send raw requests through the router and check bytes, status
@@ -444,4 +447,14 @@ func TestFormTooLarge(t *testing.T) {
 	if _, typ, msg := envelopeOf(t, rec.Body.String()); rec.Code != http.StatusBadRequest || typ != "bad_data" || !strings.HasPrefix(msg, "error parsing form values: ") {
 		t.Errorf("oversized form: %d %s %q", rec.Code, typ, msg)
 	}
+}
+
+// A missing required dependency is a wiring bug, caught at start.
+func TestRegisterNeedsDeps(t *testing.T) {
+	defer func() {
+		if v := recover(); v == nil || !strings.HasPrefix(fmt.Sprint(v), "BUG: ") {
+			t.Errorf("recovered %v, want a BUG panic", v)
+		}
+	}()
+	Register(gin.New().Group("/api/v1"), Deps{})
 }
