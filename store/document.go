@@ -134,6 +134,13 @@ func (d *Document) validate() error {
 	if d.Version != 0 && d.Version != DocumentVersion {
 		errs.add(invalidf("version %d is not supported (this server reads version %d)", d.Version, DocumentVersion))
 	}
+	// Absent and empty lists mean the same: nothing of that kind.
+	d.Hosts = emptyIfNil(d.Hosts)
+	d.Groups = emptyIfNil(d.Groups)
+	d.Schedules = emptyIfNil(d.Schedules)
+	d.Checks = emptyIfNil(d.Checks)
+	d.Services = emptyIfNil(d.Services)
+	d.AlertRules = emptyIfNil(d.AlertRules)
 	names := map[kind]map[string]bool{}
 	names[kindHost] = validateKind(&errs, kindHost, d.Hosts)
 	names[kindSchedule] = validateKind(&errs, kindSchedule, d.Schedules)
@@ -207,4 +214,11 @@ func (d *Document) pluginRefs() []struct{ who, plugin string } {
 		add(kindService, d.Services[i].Name, d.Services[i].refs())
 	}
 	return out
+}
+
+func emptyIfNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
