@@ -80,6 +80,7 @@ func BenchmarkQueryRange(b *testing.B) {
 		{"raw/step=60s", "prophasis_value", "60", ""},
 		{"raw/step=60s/gzip", "prophasis_value", "60", "gzip"},
 		{"rate/step=60s", "rate(prophasis_value[5m])", "60", ""},
+		{"sum_rate/step=15s", "sum by (plugin) (rate(prophasis_value[5m]))", "15", ""},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			params := url.Values{
