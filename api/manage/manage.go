@@ -1,0 +1,96 @@
+// Package manage is the management REST API of Prophasis: create, read,
+// update and delete hosts, host groups, plugins, schedules, checks, services,
+// alert rules, users and API tokens; read the message log; apply and export
+// the configuration as one document (configuration as code).
+//
+// The server mounts it at /manage/v1 on a router group that already runs
+// auth.Middleware; Register adds the role checks: reading needs role viewer
+// or admin, writing (and anything about users and tokens) needs admin. Every
+// JSON response is in the envelope of package envelope. openapi.yaml, served
+// at GET /manage/v1/openapi.yaml, documents every route; a test keeps the two
+// in step.
+//
+// It imports api/auth, api/envelope and store; only the server's wiring
+// imports it.
+package manage
+
+import (
+	"log/slog"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/prophasis/prophasis/api/auth"
+	"github.com/prophasis/prophasis/store"
+)
+
+// Body limits. An entity is small; a configuration document may list
+// thousands of hosts.
+const (
+	maxEntityBytes   = 1 << 20
+	maxDocumentBytes = store.MaxDocumentBytes
+)
+
+// handlers holds what every handler needs.
+type handlers struct {
+	st     store.Store
+	logger *slog.Logger
+}
+
+// Register mounts the management API on g (the server mounts it at
+// /manage/v1). g must already authenticate requests with auth.Middleware:
+// Register only checks roles.
+func Register(g *gin.RouterGroup, st store.Store, logger *slog.Logger) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	h := &handlers{st: st, logger: logger.With("component", "manage")}
+	read := auth.Require(store.RoleViewer, store.RoleAdmin)
+	write := auth.Require(store.RoleAdmin)
+
+	g.GET("/openapi.yaml", serveOpenAPI)
+
+	resource[store.Host]{
+		path: "hosts", kind: "host",
+		list: st.Hosts, get: st.Host, create: st.CreateHost, update: st.UpdateHost, delete: st.DeleteHost,
+	}.register(g, h, read, write)
+	resource[store.Group]{
+		path: "groups", kind: "group",
+		list: st.Groups, get: st.Group, create: st.CreateGroup, update: st.UpdateGroup, delete: st.DeleteGroup,
+	}.register(g, h, read, write)
+	g.GET("/groups/:name/hosts", read, h.groupHosts)
+	resource[store.Plugin]{
+		path: "plugins", kind: "plugin",
+		list: st.Plugins, get: st.Plugin, create: st.CreatePlugin, update: st.UpdatePlugin, delete: st.DeletePlugin,
+	}.register(g, h, read, write)
+	resource[store.Schedule]{
+		path: "schedules", kind: "schedule",
+		list: st.Schedules, get: st.Schedule, create: st.CreateSchedule, update: st.UpdateSchedule, delete: st.DeleteSchedule,
+	}.register(g, h, read, write)
+	resource[store.Check]{
+		path: "checks", kind: "check",
+		list: st.Checks, get: st.Check, create: st.CreateCheck, update: st.UpdateCheck, delete: st.DeleteCheck,
+	}.register(g, h, read, write)
+	resource[store.Service]{
+		path: "services", kind: "service",
+		list: st.Services, get: st.Service, create: st.CreateService, update: st.UpdateService, delete: st.DeleteService,
+	}.register(g, h, read, write)
+	resource[store.AlertRule]{
+		path: "alert-rules", kind: "alert rule",
+		list: st.AlertRules, get: st.AlertRule, create: st.CreateAlertRule, update: st.UpdateAlertRule, delete: st.DeleteAlertRule,
+	}.register(g, h, read, write)
+
+	// Users and tokens are credentials: admins only, reads included.
+	g.GET("/users", write, h.listUsers)
+	g.GET("/users/:name", write, h.getUser)
+	g.POST("/users", write, h.createUser)
+	g.PUT("/users/:name", write, h.updateUser)
+	g.DELETE("/users/:name", write, h.deleteUser)
+	g.GET("/tokens", write, h.listTokens)
+	g.GET("/tokens/:id", write, h.getToken)
+	g.POST("/tokens", write, h.createToken)
+	g.DELETE("/tokens/:id", write, h.revokeToken)
+
+	g.GET("/messages", read, h.messages)
+	g.POST("/apply", write, h.apply)
+	g.GET("/export", read, h.export)
+}
