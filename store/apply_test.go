@@ -215,7 +215,11 @@ func TestApplyInvalidChangesNothing(t *testing.T) {
 	f(func(d *Document) { d.AlertRules[0].Scope.Services = []string{"ghost"} }, ErrInvalid, `unknown service "ghost"`)
 	f(func(d *Document) { d.Hosts = append(d.Hosts, Host{Name: "web1"}) }, ErrInvalid, `host "web1" is defined twice`)
 	f(func(d *Document) { d.Version = 2 }, ErrInvalid, "version 2 is not supported")
-	f(func(d *Document) { d.Groups[1].Groups = nil; d.Groups[0].Groups = []string{"edinburgh"}; d.Groups[1].Groups = []string{"webservers"} },
+	f(func(d *Document) {
+		d.Groups[1].Groups = nil
+		d.Groups[0].Groups = []string{"edinburgh"}
+		d.Groups[1].Groups = []string{"webservers"}
+	},
 		ErrConflict, "group nesting cycle: edinburgh -> webservers -> edinburgh")
 	f(func(d *Document) {
 		d.Services[0].Dependencies = append(d.Services[0].Dependencies, Member{Service: "shop"})

@@ -200,14 +200,16 @@ func TestDeleteMessagesBefore(t *testing.T) {
 
 // BenchmarkAppendMessages measures the message log on the ingest path, in
 // batches of 500 messages of 5,000 series (1,000 hosts x 5 plugins), each
-// series' timestamps increasing as agents push them:
+// series' timestamps increasing as agents push them. Run it with
+//
+//	go test ./store -run '^$' -bench AppendMessages -benchtime 2000x
+//
+// Two shapes of batch:
 //
 //   - agent: each batch is one agent's backlog, its 5 series x 100 runs
 //     (what an agent pushing batches of 500 sends);
 //   - spread: each batch holds 500 different series at one timestamp (the
 //     worst case: every row lands on a different page of the table).
-//
-//	go test ./store -run '^$' -bench AppendMessages -benchtime 400x
 func BenchmarkAppendMessages(b *testing.B) {
 	const batchSize, hosts, plugins = 500, 1000, 5
 	pluginNames := [plugins]string{"cpu", "memory", "disk", "load", "http"}
