@@ -5,8 +5,8 @@
 #   bash bench/run.sh --parts rw,query         # only the Prometheus comparison
 #   bash bench/run.sh --rss-series 100000      # skip the 1M-series run
 #   bash bench/run.sh --strict                 # exit 2 if a goal is missed
-# `go run ./bench/compare -h` lists every flag. Takes about 6-10 minutes on a
-# 2-core machine.
+# `go run ./bench/compare -h` lists every flag. Takes about 5-6 minutes on a
+# 2-core machine (plus the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

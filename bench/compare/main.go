@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.rwInterval, "rw-interval", 15*time.Second, "time between two samples of a series")
 	fs.IntVar(&cfg.rwPerRequest, "rw-per-request", 2000, "samples per remote-write request")
 	fs.IntVar(&cfg.rwConcurrency, "rw-concurrency", 4, "remote-write connections")
-	fs.IntVar(&cfg.rwRepeats, "rw-repeats", 3, "timed remote writes per server (alternating, fresh data dir each); the median counts")
+	fs.IntVar(&cfg.rwRepeats, "rw-repeats", 5, "timed remote writes per server (alternating, fresh data dir each); the median counts")
 	fs.DurationVar(&cfg.queryRange, "query-range", time.Hour, "range of each query_range")
 	fs.DurationVar(&cfg.queryStep, "query-step", 15*time.Second, "step of each query_range")
 	fs.IntVar(&cfg.queryRuns, "query-runs", 20, "timed runs of each query")

@@ -25,9 +25,10 @@ type rangeQuery struct {
 // queryStats summarises the timed runs of one query against one server.
 type queryStats struct {
 	p50, mean time.Duration
-	series    int // series in the result
-	points    int // points over all series
-	bytes     int // response size, decompressed
+	series    int  // series in the result
+	points    int  // points over all series
+	bytes     int  // response size, decompressed
+	gzipped   bool // the server compressed the response
 }
 
 // timeQueries runs q on every server warmup times untimed, then runs times
@@ -44,7 +45,7 @@ func timeQueries(ctx context.Context, client *http.Client, servers []*server, q 
 			if failed[s.name] {
 				continue
 			}
-			d, series, points, n, err := doQuery(ctx, client, s, q)
+			d, series, points, n, gz, err := doQuery(ctx, client, s, q)
 			st := stats[s.name]
 			if err == nil && i > 0 && (series != st.series || points != st.points) {
 				err = fmt.Errorf("%d series/%d points, earlier %d/%d", series, points, st.series, st.points)
@@ -54,7 +55,7 @@ func timeQueries(ctx context.Context, client *http.Client, servers []*server, q 
 				errs = append(errs, fmt.Errorf("%s: query %s: %w", s.name, q.name, err))
 				continue
 			}
-			st.series, st.points, st.bytes = series, points, n
+			st.series, st.points, st.bytes, st.gzipped = series, points, n, gz
 			stats[s.name] = st
 			if i >= warmup {
 				took[s.name] = append(took[s.name], d)
@@ -104,7 +105,7 @@ func medianMean(ds []time.Duration) (p50, mean time.Duration) {
 
 // doQuery sends one GET query_range and times it until the whole response
 // has been read; decoding (to check it) is not timed.
-func doQuery(ctx context.Context, client *http.Client, s *server, q rangeQuery) (took time.Duration, series, points, size int, err error) {
+func doQuery(ctx context.Context, client *http.Client, s *server, q rangeQuery) (took time.Duration, series, points, size int, gzipped bool, err error) {
 	v := url.Values{}
 	v.Set("query", q.expr)
 	v.Set("start", strconv.FormatFloat(float64(q.start.UnixMilli())/1000, 'f', 3, 64))
@@ -112,7 +113,7 @@ func doQuery(ctx context.Context, client *http.Client, s *server, q rangeQuery) 
 	v.Set("step", strconv.FormatFloat(q.step.Seconds(), 'f', -1, 64))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/api/v1/query_range?"+v.Encode(), nil)
 	if err != nil {
-		return 0, 0, 0, 0, err
+		return 0, 0, 0, 0, false, err
 	}
 	if s.token != "" {
 		req.Header.Set("Authorization", "Bearer "+s.token)
@@ -120,16 +121,16 @@ func doQuery(ctx context.Context, client *http.Client, s *server, q rangeQuery) 
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, 0, 0, 0, err
+		return 0, 0, 0, 0, false, err
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	took = time.Since(start)
 	if err != nil {
-		return took, 0, 0, 0, fmt.Errorf("read response: %w", err)
+		return took, 0, 0, 0, false, fmt.Errorf("read response: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return took, 0, 0, 0, fmt.Errorf("%s: %.300s", resp.Status, body)
+		return took, 0, 0, 0, false, fmt.Errorf("%s: %.300s", resp.Status, body)
 	}
 	var env struct {
 		Status string `json:"status"`
@@ -141,13 +142,13 @@ func doQuery(ctx context.Context, client *http.Client, s *server, q rangeQuery) 
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return took, 0, 0, 0, fmt.Errorf("decode response: %w", err)
+		return took, 0, 0, 0, false, fmt.Errorf("decode response: %w", err)
 	}
 	if env.Status != "success" || env.Data.ResultType != "matrix" {
-		return took, 0, 0, 0, fmt.Errorf("status %q, result type %q", env.Status, env.Data.ResultType)
+		return took, 0, 0, 0, false, fmt.Errorf("status %q, result type %q", env.Status, env.Data.ResultType)
 	}
 	for _, r := range env.Data.Result {
 		points += len(r.Values)
 	}
-	return took, len(env.Data.Result), points, len(body), nil
+	return took, len(env.Data.Result), points, len(body), resp.Uncompressed, nil
 }

@@ -184,7 +184,7 @@ func queryPhase(ctx context.Context, cfg *config, out *results, live map[string]
 			if st, ok := stats[s.name]; ok {
 				fmt.Fprintf(cfg.progress, "%s query %s: p50 %s mean %s (%d series, %d points)\n", s.name, q.name,
 					st.p50.Round(100*time.Microsecond), st.mean.Round(100*time.Microsecond), st.series, st.points)
-				out.note("%s %s: `%s` returns %d series, %d points, %.1f MB of JSON", s.name, q.name, q.expr, st.series, st.points, float64(st.bytes)/1e6)
+				out.note("%s %s: `%s` returns %d series, %d points, %.1f MB of JSON, gzip-compressed by the server: %t", s.name, q.name, q.expr, st.series, st.points, float64(st.bytes)/1e6, st.gzipped)
 			}
 		}
 	}
