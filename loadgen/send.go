@@ -94,6 +94,9 @@ func (b *trackedBody) Close() error {
 	return nil
 }
 
+// bodyCloseWait bounds the wait for the transport to close a request body.
+const bodyCloseWait = 5 * time.Second
+
 // errorBackoff is how long a worker waits after a transport error, so a
 // server that is down is not hammered and the generator does not spin.
 const errorBackoff = 100 * time.Millisecond
@@ -143,11 +146,19 @@ func (w *worker) post(ctx context.Context, body []byte, n int) bool {
 		return false
 	}
 	req.ContentLength = int64(len(body))
+	// Lets the transport resend on a keep-alive connection the server had
+	// just closed, instead of failing the request.
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	req.Header = w.t.header.Clone()
 	start := time.Now()
 	a, err := w.do(req, n)
 	d := time.Since(start)
-	<-tb.closed
+	select {
+	case <-tb.closed:
+	case <-time.After(bodyCloseWait):
+		// Only a resent copy can still be in use; it is over when the
+		// response has been read, which it has.
+	}
 	if ctx.Err() != nil {
 		return true
 	}
