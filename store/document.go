@@ -111,17 +111,44 @@ func describeJSONError(data []byte, err error) string {
 }
 
 // YAML encodes the document as YAML, the format of configuration files.
+// Lists of plain values are written inline ("hosts: [web1, web2]"), as
+// people write them.
 func (d Document) YAML() ([]byte, error) {
+	var n yaml.Node
+	if err := n.Encode(d); err != nil {
+		return nil, fmt.Errorf("encode YAML: %w", err)
+	}
+	flowScalarLists(&n)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(d); err != nil {
+	if err := enc.Encode(&n); err != nil {
 		return nil, fmt.Errorf("encode YAML: %w", err)
 	}
 	if err := enc.Close(); err != nil {
 		return nil, fmt.Errorf("encode YAML: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// flowScalarLists marks every sequence of scalars for flow style.
+func flowScalarLists(n *yaml.Node) {
+	if n.Kind == yaml.SequenceNode && len(n.Content) > 0 {
+		flow := true
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				flow = false
+				break
+			}
+		}
+		if flow {
+			n.Style = yaml.FlowStyle
+			return
+		}
+	}
+	for _, c := range n.Content {
+		flowScalarLists(c)
+	}
 }
 
 // validate normalises every entity (sorting its lists in place) and checks

@@ -59,7 +59,9 @@ type Message struct {
 }
 
 // MessageQuery selects messages of one host x plugin (x check) in [From, To],
-// newest first, at most Limit (0 means 1000).
+// newest first, at most Limit (0 means 1000, at most 10000). Host is
+// required; an empty Plugin or Check matches every plugin or check of the
+// host; To 0 means no upper bound.
 type MessageQuery struct {
 	Host, Plugin, Check string
 	From, To            int64
