@@ -162,9 +162,6 @@ func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Dif
 		return Diff{}, fmt.Errorf("apply: %w", err)
 	}
 	diff.finish()
-	if !dryRun && !diff.Empty() {
-		s.logger.Info("configuration applied", "changes", len(diff.Changes))
-	}
 	return diff, nil
 }
 

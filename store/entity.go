@@ -174,7 +174,7 @@ func createOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]
 		} else if ok {
 			return conflictf("%s %q already exists", o.kind, name)
 		}
-		if err := resolveRefs(ctx, r, string(o.kind)+" "+strconvQuote(name), p.refs()); err != nil {
+		if err := resolveRefs(ctx, r, fmt.Sprintf("%s %q", o.kind, name), p.refs()); err != nil {
 			return err
 		}
 		if o.check != nil {
@@ -222,7 +222,7 @@ func updateOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]
 			}
 			r.set(o.kind, newName, id)
 		}
-		if err := resolveRefs(ctx, r, string(o.kind)+" "+strconvQuote(newName), p.refs()); err != nil {
+		if err := resolveRefs(ctx, r, fmt.Sprintf("%s %q", o.kind, newName), p.refs()); err != nil {
 			return err
 		}
 		if o.check != nil {
@@ -501,5 +501,3 @@ func memberNames(ctx context.Context, q querier, query string, args []any) (map[
 	}, query, args...)
 	return out, err
 }
-
-func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }

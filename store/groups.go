@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -209,7 +210,7 @@ func (s *sqliteStore) GroupHosts(ctx context.Context, name string) ([]string, er
 	err := s.read(ctx, func(q querier) error {
 		var id int64
 		if err := q.QueryRowContext(ctx, `SELECT id FROM host_groups WHERE name = ?`, name).Scan(&id); err != nil {
-			if err == sql.ErrNoRows {
+			if errors.Is(err, sql.ErrNoRows) {
 				return notFoundf("group %q not found", name)
 			}
 			return err
@@ -232,6 +233,9 @@ func (s *sqliteStore) GroupHosts(ctx context.Context, name string) ([]string, er
 			ORDER BY h.name`, id)
 	})
 	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("hosts of group %q: %w", name, err)
 	}
 	return out, nil

@@ -29,7 +29,7 @@ func addPlugins(t *testing.T, st store.Store, names ...string) {
 	}
 }
 
-func TestApplyAndExportREST(t *testing.T) {
+func TestApplyDryRunREST(t *testing.T) {
 	a := newTestAPI(t)
 	ctx := context.Background()
 	addPlugins(t, a.st, "load", "memory", "disk", "http")
