@@ -458,3 +458,46 @@ func TestRegisterNeedsDeps(t *testing.T) {
 	}()
 	Register(gin.New().Group("/api/v1"), Deps{})
 }
+
+// Concurrent requests share the buffer and gzip pools without mixing bodies.
+func TestConcurrentRequests(t *testing.T) {
+	db := openDB(t)
+	fillDB(t, db)
+	h := newRouter(t, db, nil)
+	params := url.Values{"query": {`prophasis_value`}, "start": {sec(base)}, "end": {sec(base.Add(time.Hour))}, "step": {"1"}}
+	want := do(t, h, http.MethodGet, "/api/v1/query_range", params).body
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			for range 5 {
+				var r response
+				if i%2 == 0 {
+					r = do(t, h, http.MethodPost, "/api/v1/query_range", params)
+				} else {
+					r = do(t, h, http.MethodGet, "/api/v1/query_range", params, "Accept-Encoding", "gzip")
+					zr, err := gzip.NewReader(strings.NewReader(r.body))
+					if err != nil {
+						errs <- err
+						return
+					}
+					b, err := io.ReadAll(zr)
+					if err != nil {
+						errs <- err
+						return
+					}
+					r.body = string(b)
+				}
+				if r.body != want {
+					errs <- fmt.Errorf("goroutine %d: body differs (%d bytes, want %d)", i, len(r.body), len(want))
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
