@@ -19,7 +19,7 @@ import (
 //     that compress about 4x even at level 1, and the higher levels cost more
 //     time than they save on any network a dashboard runs over;
 //   - not for a client on the same machine (a loopback address and no
-//     proxy's forwarding header): there compression costs a quarter of a
+//     proxy's forwarding header): there compression costs a third of a
 //     large query's time and saves nothing. A reverse proxy on the same
 //     machine sends X-Forwarded-For or Forwarded, and its clients get gzip.
 
