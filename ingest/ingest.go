@@ -40,9 +40,11 @@ type Storage interface {
 	storage.Queryable
 }
 
-// MessageLog is what ingest needs of the store.
+// MessageLog is what ingest needs of the store: appending message texts,
+// which returns their ids. The ids are then written to the TSDB as
+// msglog.MetricMessageID, in the same commit as the result's samples.
 type MessageLog interface {
-	AppendMessages(ctx context.Context, msgs []store.Message) (int, error)
+	AppendMessages(ctx context.Context, msgs []store.Message) ([]int64, error)
 }
 
 // Options configure an Ingester. Zero values mean the defaults in withDefaults.

@@ -38,8 +38,7 @@ const (
 // the acknowledgement. When it returns without error every accepted result is
 // in the TSDB's WAL and its message in the message log, and the hook has seen
 // it. A resent result (same host, plugin, check and timestamp) is counted as a
-// duplicate and stored nothing twice; its message is rewritten idempotently,
-// which repairs a crash between the TSDB and message-log commits.
+// duplicate and stores nothing twice.
 func (in *Ingester) WriteBatch(ctx context.Context, b wire.Batch) (wire.BatchResponse, error) {
 	start := time.Now()
 	batchesTotal.Inc()
@@ -95,13 +94,21 @@ func (in *Ingester) writeBatch(ctx context.Context, b wire.Batch) (wire.BatchRes
 		}
 	}
 
+	// Texts first: their ids go into the TSDB with the result's samples, so
+	// one TSDB commit makes a result and its message visible together. A
+	// crash in between leaves an unreferenced text, which retention removes.
+	msgIDs, err := in.appendMessages(ctx, results, outcomes)
+	if err != nil {
+		return wire.BatchResponse{}, err
+	}
+
 	app := in.db.Appender(ctx)
 	var samples int
 	for i := range results {
 		if outcomes[i] != outcomeNew {
 			continue
 		}
-		n, err := appendResult(app, entries[i], keys[i], &results[i])
+		n, err := appendResult(app, entries[i], keys[i], &results[i], msgIDs[i])
 		samples += n
 		if err != nil {
 			outcomes[i] = outcomeRejected
@@ -112,23 +119,6 @@ func (in *Ingester) writeBatch(ctx context.Context, b wire.Batch) (wire.BatchRes
 		return wire.BatchResponse{}, fmt.Errorf("commit samples: %w", err)
 	}
 	samplesAppended.Add(samples)
-
-	msgs := make([]store.Message, 0, len(results))
-	for i := range results {
-		r := &results[i]
-		if outcomes[i] == outcomeRejected || (r.Message == "" && r.ExitStatus == 0) {
-			continue
-		}
-		msgs = append(msgs, store.Message{
-			Host: r.Host, Plugin: r.Plugin, Check: r.Check,
-			Timestamp: r.Timestamp, ExitStatus: r.ExitStatus, Text: r.Message,
-		})
-	}
-	if len(msgs) > 0 {
-		if _, err := in.msgs.AppendMessages(ctx, msgs); err != nil {
-			return wire.BatchResponse{}, fmt.Errorf("write messages: %w", err)
-		}
-	}
 
 	fresh := make([]wire.Result, 0, len(results))
 	for i := range results {
@@ -153,10 +143,43 @@ func (in *Ingester) writeBatch(ctx context.Context, b wire.Batch) (wire.BatchRes
 	return resp, nil
 }
 
+// appendMessages stores the texts of the new results that have a message or
+// a non-zero exit status and returns each result's message id (0 for none).
+func (in *Ingester) appendMessages(ctx context.Context, results []wire.Result, outcomes []outcome) ([]int64, error) {
+	ids := make([]int64, len(results))
+	var msgs []store.Message
+	var idx []int
+	for i := range results {
+		r := &results[i]
+		if outcomes[i] != outcomeNew || (r.Message == "" && r.ExitStatus == 0) {
+			continue
+		}
+		msgs = append(msgs, store.Message{
+			Host: r.Host, Plugin: r.Plugin, Check: r.Check,
+			Timestamp: r.Timestamp, ExitStatus: r.ExitStatus, Text: r.Message,
+		})
+		idx = append(idx, i)
+	}
+	if len(msgs) == 0 {
+		return ids, nil
+	}
+	got, err := in.msgs.AppendMessages(ctx, msgs)
+	if err != nil {
+		return nil, fmt.Errorf("write messages: %w", err)
+	}
+	if len(got) != len(msgs) {
+		return nil, fmt.Errorf("BUG: store returned %d message ids for %d messages", len(got), len(msgs))
+	}
+	for j, i := range idx {
+		ids[i] = got[j]
+	}
+	return ids, nil
+}
+
 // appendResult appends one result's samples: the duration first (the record
 // that the result exists; if it is refused the result is rejected), then the
-// value and the metrics.
-func appendResult(app storage.Appender, e *resultSeries, k seriesKey, r *wire.Result) (samples int, err error) {
+// message id, the value and the metrics.
+func appendResult(app storage.Appender, e *resultSeries, k seriesKey, r *wire.Result, msgID int64) (samples int, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	ts := r.Timestamp
@@ -166,6 +189,14 @@ func appendResult(app storage.Appender, e *resultSeries, k seriesKey, r *wire.Re
 	}
 	e.duration.ref = ref
 	samples++
+	if msgID != 0 {
+		ref, err := app.Append(e.message.ref, e.message.lset, ts, float64(msgID))
+		if err != nil {
+			return samples, sampleError(err)
+		}
+		e.message.ref = ref
+		samples++
+	}
 	if r.Value != nil {
 		ref, err := app.Append(e.value.ref, e.value.lset, ts, *r.Value)
 		if err != nil {

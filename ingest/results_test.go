@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prophasis/prophasis/msglog"
 	"github.com/prophasis/prophasis/store"
 	"github.com/prophasis/prophasis/wire"
 )
@@ -48,14 +49,14 @@ func TestWriteBatchStoresValuesMetricsAndMessages(t *testing.T) {
 	if got := metrics[`{__name__="prophasis_disk_used_bytes", host="web1", mount="/var", plugin="disk"}`]; fmt.Sprint(got) != "[1.2e+10]" {
 		t.Fatalf("metric series = %v", metrics)
 	}
-	msgs, err := e.st.Messages(ctx, store.MessageQuery{Host: "web1", Plugin: "load", Check: "resources", From: 0, To: ms(0)})
+	msgs, err := msglog.NewReader(e.db, e.st).Query(ctx, store.MessageQuery{Host: "web1", Plugin: "load", Check: "resources", From: 0, To: ms(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(msgs) != 2 || msgs[0].Text != "OK - load average: 0.70" {
 		t.Fatalf("messages = %+v, want 2, newest first", msgs)
 	}
-	disk, err := e.st.Messages(ctx, store.MessageQuery{Host: "web1", Plugin: "disk", From: 0, To: ms(0)})
+	disk, err := msglog.NewReader(e.db, e.st).Query(ctx, store.MessageQuery{Host: "web1", Plugin: "disk", From: 0, To: ms(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestWriteBatchIsIdempotent(t *testing.T) {
 		if n := len(e.samples(t, eq("__name__", MetricValue))[`{__name__="prophasis_value", check="resources", host="web1", plugin="load"}`]); n != 2 {
 			t.Fatalf("%s: %d value samples, want 2", when, n)
 		}
-		msgs, err := e.st.Messages(ctx, store.MessageQuery{Host: "web1", Plugin: "load", Check: "resources", To: ms(0)})
+		msgs, err := msglog.NewReader(e.db, e.st).Query(ctx, store.MessageQuery{Host: "web1", Plugin: "load", Check: "resources", To: ms(0)})
 		if err != nil {
 			t.Fatal(err)
 		}

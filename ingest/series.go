@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 
+	"github.com/prophasis/prophasis/msglog"
 	"github.com/prophasis/prophasis/wire"
 )
 
@@ -60,6 +61,7 @@ type resultSeries struct {
 	mu       sync.Mutex
 	value    seriesRef
 	duration seriesRef
+	message  seriesRef
 	// metrics by metricKey.
 	metrics map[string]*seriesRef
 	// lastTs is the newest timestamp known to be stored; 0 = not known yet,
@@ -71,6 +73,7 @@ func newResultSeries(k seriesKey) *resultSeries {
 	return &resultSeries{
 		value:    seriesRef{lset: baseLabels(MetricValue, k, nil)},
 		duration: seriesRef{lset: baseLabels(MetricDuration, k, nil)},
+		message:  seriesRef{lset: baseLabels(msglog.MetricMessageID, k, nil)},
 	}
 }
 

@@ -7,7 +7,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/prophasis/prophasis/api/manage"
 	"github.com/prophasis/prophasis/api/promapi"
+	"github.com/prophasis/prophasis/msglog"
 	"github.com/prophasis/prophasis/store"
 	"github.com/prophasis/prophasis/tsdb"
 )
@@ -16,6 +18,9 @@ import (
 func routes(st store.Store, db *tsdb.DB, opts Options, logger *slog.Logger) []func(*gin.RouterGroup) {
 	started := time.Now()
 	return []func(*gin.RouterGroup){
+		func(g *gin.RouterGroup) {
+			manage.Register(g.Group("/manage/v1"), st, msglog.NewReader(db, st), logger)
+		},
 		func(g *gin.RouterGroup) {
 			promapi.Register(g.Group("/api/v1"), promapi.Deps{
 				Queryable: db,

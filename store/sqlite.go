@@ -123,7 +123,10 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (Store, e
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
 	s := &sqliteStore{w: w, r: r, logger: logger, now: time.Now}
-	s.msgs.init()
+	if err := s.initMessages(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.tokenUse.init()
 	return s, nil
 }

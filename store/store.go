@@ -48,7 +48,11 @@ type Principal struct {
 }
 
 // Message is one entry of the message log: the text output of one result.
+// The store keeps ID, Timestamp, ExitStatus and Text; which host, plugin and
+// check it belongs to is indexed in the TSDB (package msglog), which fills
+// those fields when it reads.
 type Message struct {
+	ID        int64
 	Host      string
 	Plugin    string
 	Check     string
@@ -59,9 +63,7 @@ type Message struct {
 }
 
 // MessageQuery selects messages of one host x plugin (x check) in [From, To],
-// newest first, at most Limit (0 means 1000, at most 10000). Host is
-// required; an empty Plugin or Check matches every plugin or check of the
-// host; To 0 means no upper bound.
+// newest first, at most Limit (0 means the reader's default).
 type MessageQuery struct {
 	Host, Plugin, Check string
 	From, To            int64
@@ -74,13 +76,13 @@ type MessageQuery struct {
 // Entity methods (hosts, groups, checks, ...) are declared in the files of
 // their concepts; this block holds what ingest and auth need.
 type Store interface {
-	// AppendMessages writes messages in one transaction. It is idempotent on
-	// (host, plugin, check, timestamp): a message already stored is skipped,
-	// not duplicated. It returns how many were new. When it returns nil the
-	// messages survive a crash of the process.
-	AppendMessages(ctx context.Context, msgs []Message) (inserted int, err error)
-	// Messages returns messages of one host x plugin (x check), newest first.
-	Messages(ctx context.Context, q MessageQuery) ([]Message, error)
+	// AppendMessages stores message texts in one transaction and returns
+	// their ids, in order. Ids increase across calls and are never reused.
+	// When it returns nil the texts survive a crash of the process.
+	AppendMessages(ctx context.Context, msgs []Message) (ids []int64, err error)
+	// MessagesByID returns the messages with the given ids (ID, Timestamp,
+	// ExitStatus, Text); ids that are gone are missing from the map.
+	MessagesByID(ctx context.Context, ids []int64) (map[int64]Message, error)
 	// DeleteMessagesBefore deletes messages older than ts (retention).
 	DeleteMessagesBefore(ctx context.Context, ts int64) (deleted int64, err error)
 

@@ -15,6 +15,7 @@
 package manage
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/gin-gonic/gin"
@@ -33,17 +34,24 @@ const (
 // handlers holds what every handler needs.
 type handlers struct {
 	st     store.Store
+	msgs   MessageReader
 	logger *slog.Logger
 }
 
+// MessageReader reads the message log (msglog.Reader). It must be safe for
+// concurrent use.
+type MessageReader interface {
+	Query(ctx context.Context, q store.MessageQuery) ([]store.Message, error)
+}
+
 // Register mounts the management API on g (the server mounts it at
-// /manage/v1). g must already authenticate requests with auth.Middleware:
-// Register only checks roles.
-func Register(g *gin.RouterGroup, st store.Store, logger *slog.Logger) {
+// /manage/v1); msgs serves GET /messages. g must already authenticate
+// requests with auth.Middleware: Register only checks roles.
+func Register(g *gin.RouterGroup, st store.Store, msgs MessageReader, logger *slog.Logger) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handlers{st: st, logger: logger.With("component", "manage")}
+	h := &handlers{st: st, msgs: msgs, logger: logger.With("component", "manage")}
 	read := auth.Require(store.RoleViewer, store.RoleAdmin)
 	write := auth.Require(store.RoleAdmin)
 

@@ -11,11 +11,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/prophasis/prophasis/api/auth"
+	"github.com/prophasis/prophasis/ingest"
+	"github.com/prophasis/prophasis/msglog"
 	"github.com/prophasis/prophasis/store"
+	"github.com/prophasis/prophasis/tsdb"
+	"github.com/prophasis/prophasis/wire"
 )
 
 // testAPI is the management API over a real SQLite store, behind the real
@@ -23,6 +29,7 @@ import (
 type testAPI struct {
 	t                     *testing.T
 	st                    store.Store
+	in                    *ingest.Ingester
 	handler               http.Handler
 	admin, viewer, agent  string
 	lastStatus            int
@@ -50,9 +57,16 @@ func newTestAPI(t *testing.T) *testAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := tsdb.Open(filepath.Join(t.TempDir(), "tsdb"), tsdb.Options{}, logger, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	r := gin.New()
-	Register(r.Group("/manage/v1", auth.Middleware(st, auth.Options{})), st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	return &testAPI{t: t, st: st, handler: r, admin: admin, viewer: viewer, agent: agent}
+	Register(r.Group("/manage/v1", auth.Middleware(st, auth.Options{})), st, msglog.NewReader(db, st), logger)
+	in := ingest.New(db, st, nil, logger, ingest.Options{Now: func() time.Time { return time.UnixMilli(1_700_000_100_000) }})
+	return &testAPI{t: t, st: st, in: in, handler: r, admin: admin, viewer: viewer, agent: agent}
 }
 
 // response is the envelope as tests read it.
@@ -318,11 +332,12 @@ func TestUsersAndTokensREST(t *testing.T) {
 func TestMessagesREST(t *testing.T) {
 	a := newTestAPI(t)
 	ctx := context.Background()
-	if _, err := a.st.AppendMessages(ctx, []store.Message{
-		{Host: "web1", Plugin: "http", Check: "home", Timestamp: 1_700_000_000_000, Text: "200 OK"},
-		{Host: "web1", Plugin: "http", Check: "home", Timestamp: 1_700_000_060_000, ExitStatus: 2, Text: "503"},
-		{Host: "web1", Plugin: "load", Timestamp: 1_700_000_030_000, Text: "0.5"},
-	}); err != nil {
+	if _, err := a.in.WriteBatch(ctx, wire.Batch{Results: []wire.Result{
+		{Host: "web1", Plugin: "http", Check: "home", Timestamp: 1_700_000_000_000, Message: "200 OK"},
+		{Host: "web1", Plugin: "http", Check: "home", Timestamp: 1_700_000_060_000, ExitStatus: 2, Message: "503"},
+		{Host: "web1", Plugin: "load", Timestamp: 1_700_000_030_000, Message: "0.5"},
+		{Host: "web2", Plugin: "load", Timestamp: 1_700_000_030_000, Message: "other host"},
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	var msgs []message

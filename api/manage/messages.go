@@ -39,6 +39,7 @@ func (h *handlers) messages(c *gin.Context) {
 		Plugin: c.Query("plugin"),
 		Check:  c.Query("check"),
 		Limit:  defaultMessagesLimit,
+		To:     math.MaxInt64,
 	}
 	bad := func(err error) { h.fail(c, envelope.Errorf(envelope.ErrBadData, err)) }
 	if q.Host == "" {
@@ -58,6 +59,10 @@ func (h *handlers) messages(c *gin.Context) {
 			return
 		}
 	}
+	if q.To < q.From {
+		bad(fmt.Errorf("'from' is after 'to'"))
+		return
+	}
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxMessagesLimit {
@@ -66,7 +71,7 @@ func (h *handlers) messages(c *gin.Context) {
 		}
 		q.Limit = n
 	}
-	msgs, err := h.st.Messages(c.Request.Context(), q)
+	msgs, err := h.msgs.Query(c.Request.Context(), q)
 	if err != nil {
 		h.fail(c, err)
 		return

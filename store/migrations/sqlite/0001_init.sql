@@ -176,23 +176,15 @@ CREATE TABLE api_tokens (
 );
 CREATE INDEX api_tokens_user ON api_tokens (user_id);
 
--- The message log. A series is one (host, plugin, check); messages are keyed
--- by (series, timestamp), which makes appends idempotent and reading one
--- series newest-first a range scan of the primary key. series_id has no
--- foreign key: checking one per inserted row would cost ingest throughput,
--- and only the store writes it.
-CREATE TABLE message_series (
-    id         INTEGER PRIMARY KEY,
-    host       TEXT NOT NULL,
-    plugin     TEXT NOT NULL,
-    check_name TEXT NOT NULL,
-    UNIQUE (host, plugin, check_name)
-);
-
+-- The message log's texts. Only the text lives here, under an id the store
+-- assigns in increasing order: rows are appended, whatever hosts a batch
+-- spans. Which host x plugin x check and time a message belongs to is a time
+-- series in the TSDB (prophasis_message_id, whose values are these ids).
+-- ts serves retention only.
 CREATE TABLE messages (
-    series_id   BIGINT  NOT NULL,
+    id          INTEGER PRIMARY KEY,
     ts          BIGINT  NOT NULL,
     exit_status INTEGER NOT NULL,
-    text        TEXT    NOT NULL,
-    PRIMARY KEY (series_id, ts)
-) WITHOUT ROWID;
+    text        TEXT    NOT NULL
+);
+CREATE INDEX messages_ts ON messages (ts);
