@@ -9,6 +9,7 @@
 package api
 
 import (
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -57,7 +58,7 @@ func New(d Deps) http.Handler {
 	r.HandleMethodNotAllowed = true
 	r.Use(recovery(logger), instrument, limitBody)
 	r.NoRoute(func(c *gin.Context) {
-		envelope.FailWith(c, envelope.ErrNotFound, errNoRoute(c))
+		envelope.FailWith(c, envelope.ErrNotFound, errors.New("no endpoint at "+c.Request.URL.Path))
 	})
 	r.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, envelope.Response{
@@ -104,14 +105,6 @@ func serveUI(r *gin.Engine, ui fs.FS) {
 	}
 }
 
-func errNoRoute(c *gin.Context) error {
-	return &routeError{path: c.Request.URL.Path}
-}
-
-type routeError struct{ path string }
-
-func (e *routeError) Error() string { return "no endpoint at " + e.path }
-
 // selfMetrics writes Prophasis's own metrics (VictoriaMetrics/metrics) and
 // the TSDB's (client_golang) in the Prometheus text format.
 func selfMetrics(g prometheus.Gatherer) gin.HandlerFunc {
@@ -139,9 +132,13 @@ func limitBody(c *gin.Context) {
 	c.Next()
 }
 
+var inFlight = metrics.NewGauge(`prophasis_http_requests_in_flight`, nil)
+
 // instrument counts requests and their durations per route and status.
 func instrument(c *gin.Context) {
 	start := time.Now()
+	inFlight.Inc()
+	defer inFlight.Dec()
 	c.Next()
 	route := c.FullPath()
 	if route == "" {
@@ -162,7 +159,7 @@ func recovery(logger *slog.Logger) gin.HandlerFunc {
 					panic(v)
 				}
 				logger.Error("handler panic", "panic", v, "path", c.Request.URL.Path)
-				envelope.FailWith(c, envelope.ErrInternal, &routeError{path: "internal error serving " + c.Request.URL.Path})
+				envelope.FailWith(c, envelope.ErrInternal, errors.New("internal error: the server log has the details"))
 			}
 		}()
 		c.Next()

@@ -29,28 +29,26 @@ import (
 )
 
 // Options configure the server. main fills them from flags and the YAML
-// config file; the yaml tags are the config file's keys.
+// config file (docs/server.md lists both).
 type Options struct {
 	// Listen is the HTTP address.
-	Listen string `yaml:"listen"`
+	Listen string
 	// DataDir holds the TSDB, the SQLite store and admin.token.
-	DataDir string `yaml:"data_dir"`
+	DataDir string
 	// Store is the store's DSN; empty means SQLite in DataDir.
-	Store string `yaml:"store"`
+	Store string
 	// Retention is how long samples and messages are kept.
-	Retention time.Duration `yaml:"retention"`
+	Retention time.Duration
 	// OutOfOrderWindow is how old a replayed result may be.
-	OutOfOrderWindow time.Duration `yaml:"out_of_order_window"`
+	OutOfOrderWindow time.Duration
 	// QueryTimeout and QueryMaxSamples bound PromQL queries.
-	QueryTimeout    time.Duration `yaml:"query_timeout"`
-	QueryMaxSamples int           `yaml:"query_max_samples"`
+	QueryTimeout    time.Duration
+	QueryMaxSamples int
 	// LoopbackReads lets unauthenticated loopback clients read (Grafana on
 	// the same machine).
-	LoopbackReads bool `yaml:"loopback_reads"`
+	LoopbackReads bool
 	// Version is reported by the build-info endpoint.
-	Version string `yaml:"-"`
-	// Ready, if set, is called with the bound address once the server serves.
-	Ready func(addr net.Addr) `yaml:"-"`
+	Version string
 }
 
 // Defaults returns the options `prophasis serve` starts with.
@@ -130,9 +128,6 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 	g.Add(run.ContextHandler(ctx))
 	g.Add(func() error {
 		logger.Info("serving", "addr", ln.Addr().String(), "data_dir", opts.DataDir)
-		if opts.Ready != nil {
-			opts.Ready(ln.Addr())
-		}
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
 		}
