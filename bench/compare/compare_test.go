@@ -183,6 +183,25 @@ func TestTimeQueries(t *testing.T) {
 	}
 }
 
+func TestQueryViaProxy(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("X-Forwarded-For"))
+		_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"matrix","result":[]}}`))
+	}))
+	defer srv.Close()
+	s := &server{name: "prophasis", url: srv.URL}
+	for _, via := range []bool{false, true} {
+		q := rangeQuery{name: "raw", expr: "x", end: time.Now(), step: time.Second, viaProxy: via}
+		if _, _, _, _, _, err := doQuery(context.Background(), http.DefaultClient, s, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 2 || got[0] != "" || got[1] == "" {
+		t.Fatalf("X-Forwarded-For sent: %q", got)
+	}
+}
+
 func TestMedianMean(t *testing.T) {
 	p50, mean := medianMean([]time.Duration{4, 1, 3, 2})
 	if p50 != 2 || mean != 2 { // (2+3)/2 = 2 in integer nanoseconds

@@ -15,11 +15,15 @@ import (
 
 // rangeQuery is one query_range request the benchmark times.
 type rangeQuery struct {
-	name  string // short name for the table: "sum_rate", "raw"
-	expr  string
-	start time.Time
-	end   time.Time
-	step  time.Duration
+	name string // short name for the table: "sum_rate", "raw"
+	expr string
+	// viaProxy sends X-Forwarded-For, as a reverse proxy in front of the
+	// server would: Prophasis gzips responses only for clients that are
+	// not on the same machine, Prometheus always does.
+	viaProxy bool
+	start    time.Time
+	end      time.Time
+	step     time.Duration
 }
 
 // queryStats summarises the timed runs of one query against one server.
@@ -117,6 +121,9 @@ func doQuery(ctx context.Context, client *http.Client, s *server, q rangeQuery) 
 	}
 	if s.token != "" {
 		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+	if q.viaProxy {
+		req.Header.Set("X-Forwarded-For", "192.0.2.10") // TEST-NET-1: a client elsewhere
 	}
 	start := time.Now()
 	resp, err := client.Do(req)
