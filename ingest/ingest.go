@@ -87,6 +87,7 @@ type Ingester struct {
 	logger *slog.Logger
 	opts   Options
 	series *seriesCache
+	rw     *rwCache
 }
 
 // New returns an Ingester writing to db and msgs and handing results to hook
@@ -102,12 +103,15 @@ func New(db Storage, msgs MessageLog, hook Hook, logger *slog.Logger, opts Optio
 		logger: logger.With("component", "ingest"),
 		opts:   opts.withDefaults(),
 		series: newSeriesCache(),
+		rw:     newRWCache(),
 	}
 }
 
-// Sweep forgets the cached series of host x plugin x check that have had no
-// result for a day, so the cache follows the active series.
+// Sweep forgets the cached series (of results and of remote write) that have
+// had nothing for a day, so the caches follow the active series.
 func (in *Ingester) Sweep() {
-	in.series.sweep(in.opts.Now().Add(-24 * time.Hour).UnixMilli())
+	dayAgo := in.opts.Now().Add(-24 * time.Hour)
+	in.series.sweep(dayAgo.UnixMilli())
+	in.rw.sweep(dayAgo)
 	cachedSeries.Set(float64(in.series.len()))
 }

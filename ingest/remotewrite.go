@@ -69,36 +69,29 @@ func (w *remoteWriter) Store(r *http.Request, mt remoteapi.WriteMessageType) (*r
 		wr.SetStatusCode(http.StatusBadRequest)
 		return wr, fmt.Errorf("read body: %w", err)
 	}
-	maxT := w.in.opts.Now().Add(w.in.opts.MaxFuture).UnixMilli()
-	var series []rwSeries
+	now := w.in.opts.Now()
+	maxT := now.Add(w.in.opts.MaxFuture).UnixMilli()
+	var stats remoteapi.WriteResponseStats
 	switch mt {
 	case remoteapi.WriteV1MessageType:
-		req := v1Pool.Get().(*prompb.WriteRequest)
-		defer func() { req.Reset(); v1Pool.Put(req) }()
-		if err := req.Unmarshal(body); err != nil {
-			rwBad.Inc()
-			wr.SetStatusCode(http.StatusBadRequest)
-			return wr, fmt.Errorf("decode remote write 1.0 protobuf: %w", err)
+		p := v1ParsedPool.Get().(*v1Parsed)
+		defer p.release()
+		err = parseV1(body, p)
+		if errors.Is(err, errNeedGeneralPath) {
+			stats, err = w.general(r, body, mt, maxT)
+			break
 		}
-		series, err = decodeV1(req, maxT)
+		if err != nil {
+			err = badRequest(fmt.Errorf("decode remote write 1.0 protobuf: %w", err))
+			break
+		}
+		stats, err = w.fastV1(r, p, maxT, now)
 	default:
-		req := v2Pool.Get().(*writev2.Request)
-		defer func() { req.Reset(); v2Pool.Put(req) }()
-		if err := req.Unmarshal(body); err != nil {
-			rwBad.Inc()
-			wr.SetStatusCode(http.StatusBadRequest)
-			return wr, fmt.Errorf("decode remote write 2.0 protobuf: %w", err)
-		}
-		series, err = decodeV2(req, maxT)
+		stats, err = w.general(r, body, mt, maxT)
 	}
 	if err != nil {
-		rwBad.Inc()
-		wr.SetStatusCode(http.StatusBadRequest)
-		return wr, err
-	}
-	stats, err := w.append(r, series)
-	if err != nil {
-		if isSampleRefusal(err) {
+		var br *badRequestError
+		if errors.As(err, &br) || isSampleRefusal(err) {
 			rwBad.Inc()
 			wr.SetStatusCode(http.StatusBadRequest)
 		} else {
@@ -106,8 +99,66 @@ func (w *remoteWriter) Store(r *http.Request, mt remoteapi.WriteMessageType) (*r
 		}
 		return wr, err
 	}
+	rwSamples.Add(stats.Samples)
+	rwHistograms.Add(stats.Histograms)
+	rwExemplars.Add(stats.Exemplars)
 	wr.Add(stats)
 	return wr, nil
+}
+
+// badRequestError marks a request the sender must not retry (400).
+type badRequestError struct{ err error }
+
+func (e *badRequestError) Error() string { return e.err.Error() }
+func (e *badRequestError) Unwrap() error { return e.err }
+
+func badRequest(err error) error { return &badRequestError{err} }
+
+// fastV1 writes a parsed remote write 1.0 request of float samples.
+func (w *remoteWriter) fastV1(r *http.Request, p *v1Parsed, maxT int64, now time.Time) (stats remoteapi.WriteResponseStats, err error) {
+	b := labels.NewScratchBuilder(16)
+	entries, err := w.in.rw.resolveV1(p, maxT, now, &b, make([]*rwEntry, 0, len(p.series)))
+	if err != nil {
+		return stats, badRequest(err)
+	}
+	app := w.in.db.Appender(r.Context())
+	n, err := appendV1(app, p, entries)
+	if err != nil {
+		_ = app.Rollback()
+		return stats, err
+	}
+	if err := app.Commit(); err != nil {
+		return stats, fmt.Errorf("commit: %w", err)
+	}
+	stats.Samples = n
+	return stats, nil
+}
+
+// general decodes with the generated protobuf code: remote write 2.0, and
+// 1.0 requests with histograms or exemplars.
+func (w *remoteWriter) general(r *http.Request, body []byte, mt remoteapi.WriteMessageType, maxT int64) (remoteapi.WriteResponseStats, error) {
+	var series []rwSeries
+	var err error
+	switch mt {
+	case remoteapi.WriteV1MessageType:
+		req := v1Pool.Get().(*prompb.WriteRequest)
+		defer func() { req.Reset(); v1Pool.Put(req) }()
+		if err := req.Unmarshal(body); err != nil {
+			return remoteapi.WriteResponseStats{}, badRequest(fmt.Errorf("decode remote write 1.0 protobuf: %w", err))
+		}
+		series, err = decodeV1(req, maxT)
+	default:
+		req := v2Pool.Get().(*writev2.Request)
+		defer func() { req.Reset(); v2Pool.Put(req) }()
+		if err := req.Unmarshal(body); err != nil {
+			return remoteapi.WriteResponseStats{}, badRequest(fmt.Errorf("decode remote write 2.0 protobuf: %w", err))
+		}
+		series, err = decodeV2(req, maxT)
+	}
+	if err != nil {
+		return remoteapi.WriteResponseStats{}, badRequest(err)
+	}
+	return w.append(r, series)
 }
 
 // append writes all series in one transaction; any refused sample rolls the
@@ -157,9 +208,6 @@ func (w *remoteWriter) append(r *http.Request, series []rwSeries) (stats remotea
 	if err = app.Commit(); err != nil {
 		return stats, fmt.Errorf("commit: %w", err)
 	}
-	rwSamples.Add(stats.Samples)
-	rwHistograms.Add(stats.Histograms)
-	rwExemplars.Add(stats.Exemplars)
 	return stats, nil
 }
 
