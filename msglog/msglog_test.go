@@ -39,18 +39,19 @@ func setup(t *testing.T) (*msglog.Reader, store.Store) {
 	}
 	t.Cleanup(func() { st.Close() })
 	in := ingest.New(db, st, nil, logger, ingest.Options{Now: func() time.Time { return now }})
-	var rs []wire.Result
+	// One batch per minute, as agents push: the store keeps a batch's
+	// texts in one block, which retention removes as a whole.
 	for i := 1; i <= 5; i++ {
-		rs = append(rs,
-			wire.Result{Host: "web1", Plugin: "http", Check: "home", Timestamp: at(-60 + i), Message: fmt.Sprintf("http %d", i)},
-			wire.Result{Host: "web1", Plugin: "load", Timestamp: at(-60 + i), Message: fmt.Sprintf("load %d", i), ExitStatus: i % 2},
-			wire.Result{Host: "web2", Plugin: "http", Check: "home", Timestamp: at(-60 + i), Message: "web2"},
+		rs := []wire.Result{
+			{Host: "web1", Plugin: "http", Check: "home", Timestamp: at(-60 + i), Message: fmt.Sprintf("http %d", i)},
+			{Host: "web1", Plugin: "load", Timestamp: at(-60 + i), Message: fmt.Sprintf("load %d", i), ExitStatus: i % 2},
+			{Host: "web2", Plugin: "http", Check: "home", Timestamp: at(-60 + i), Message: "web2"},
 			// No message, exit 0: nothing in the log.
-			wire.Result{Host: "web1", Plugin: "silent", Timestamp: at(-60 + i)},
-		)
-	}
-	if _, err := in.WriteBatch(context.Background(), wire.Batch{Results: rs}); err != nil {
-		t.Fatal(err)
+			{Host: "web1", Plugin: "silent", Timestamp: at(-60 + i)},
+		}
+		if _, err := in.WriteBatch(context.Background(), wire.Batch{Results: rs}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return msglog.NewReader(db, st), st
 }

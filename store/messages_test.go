@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -69,13 +70,13 @@ func TestAppendMessagesAssignsIncreasingIDs(t *testing.T) {
 func TestAppendMessagesLargeBatches(t *testing.T) {
 	st := newTestStore(t)
 	ctx := context.Background()
-	// Sizes around the statement size exercise the full and tail statements.
+	// Sizes around the block size exercise full and partial blocks.
 	total := 0
 	var all []int64
-	for _, size := range []int{1, rowsPerInsert - 1, rowsPerInsert, rowsPerInsert + 1, 3*rowsPerInsert + 7} {
+	for _, size := range []int{1, maxBlockMessages - 1, maxBlockMessages, maxBlockMessages + 1, 3*maxBlockMessages + 7} {
 		batch := make([]Message, size)
 		for i := range batch {
-			batch[i] = Message{Timestamp: int64(total + i), Text: fmt.Sprintf("m%d", total+i)}
+			batch[i] = Message{Timestamp: int64(total + i), ExitStatus: i % 4, Text: fmt.Sprintf("m%d", total+i)}
 		}
 		ids, err := st.AppendMessages(ctx, batch)
 		if err != nil {
@@ -87,21 +88,33 @@ func TestAppendMessagesLargeBatches(t *testing.T) {
 		all = append(all, ids...)
 		total += size
 	}
-	var rows int
-	if err := st.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages`).Scan(&rows); err != nil {
+	var blocks, msgs int
+	if err := st.r.QueryRowContext(ctx, `SELECT COUNT(*), SUM(count) FROM message_blocks`).Scan(&blocks, &msgs); err != nil {
 		t.Fatal(err)
 	}
-	if rows != total {
-		t.Fatalf("%d rows, want %d", rows, total)
+	if msgs != total || blocks != 1+1+1+2+4 {
+		t.Fatalf("%d blocks holding %d messages, want 9 holding %d", blocks, msgs, total)
 	}
 	got, err := st.MessagesByID(ctx, all)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(got) != total {
+		t.Fatalf("read %d messages, want %d", len(got), total)
+	}
 	for i, id := range all {
-		if got[id].Text != fmt.Sprintf("m%d", i) {
-			t.Fatalf("message %d = %+v, want text m%d", id, got[id], i)
+		if m := got[id]; m.Text != fmt.Sprintf("m%d", i) || m.Timestamp != int64(i) {
+			t.Fatalf("message %d = %+v, want text m%d at %d", id, m, i, i)
 		}
+	}
+	// A few ids scattered over blocks, in any order, with repeats.
+	some := []int64{all[total-1], all[0], all[maxBlockMessages], all[0]}
+	got, err = st.MessagesByID(ctx, some)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[all[maxBlockMessages]].Text != fmt.Sprintf("m%d", maxBlockMessages) {
+		t.Fatalf("scattered read = %v", got)
 	}
 }
 
@@ -143,7 +156,7 @@ func TestAppendMessagesConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rows int
-	st.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages`).Scan(&rows)
+	st.r.QueryRowContext(ctx, `SELECT SUM(count) FROM message_blocks`).Scan(&rows)
 	if rows != 8*10*50 || len(seen) != rows {
 		t.Fatalf("%d rows, %d ids; want 4000 each", rows, len(seen))
 	}
@@ -152,42 +165,71 @@ func TestAppendMessagesConcurrent(t *testing.T) {
 func TestDeleteMessagesBefore(t *testing.T) {
 	st := newTestStore(t)
 	ctx := context.Background()
-	// More rows than one retention transaction covers.
-	n := retentionRowsPerTx + 500
-	batch := make([]Message, n)
-	for i := range batch {
-		batch[i] = Message{Timestamp: int64(i % 4 * 100), Text: "x"}
-	}
+	// More blocks than one retention transaction covers; each block's
+	// messages share a timestamp, 0, 100, 200 or 300.
+	n := retentionBlocksPerTx + 500
 	var ids []int64
-	for start := 0; start < n; start += 5000 {
-		got, err := st.AppendMessages(ctx, batch[start:min(start+5000, n)])
+	for i := range n {
+		got, err := st.AppendMessages(ctx, []Message{{Timestamp: int64(i % 4 * 100), Text: "a"}, {Timestamp: int64(i % 4 * 100), Text: "b"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, got...)
 	}
+	// A block with one old and one new message stays whole.
+	mixed, err := st.AppendMessages(ctx, []Message{{Timestamp: 0, Text: "old"}, {Timestamp: 300, Text: "new"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	deleted, err := st.DeleteMessagesBefore(ctx, 200)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if deleted != int64(n/2) {
-		t.Fatalf("deleted %d, want %d", deleted, n/2)
+	if deleted != int64(n) {
+		t.Fatalf("deleted %d messages, want %d", deleted, n)
 	}
-	left, err := st.MessagesByID(ctx, ids)
+	left, err := st.MessagesByID(ctx, append(ids, mixed...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(left) != n/2 {
-		t.Fatalf("%d left, want %d", len(left), n/2)
+	if len(left) != n+2 {
+		t.Fatalf("%d left, want %d", len(left), n+2)
 	}
 	for _, m := range left {
-		if m.Timestamp < 200 {
+		if m.Timestamp < 200 && m.Text != "old" {
 			t.Fatalf("message %+v survived retention", m)
 		}
 	}
 	if d, err := st.DeleteMessagesBefore(ctx, 200); d != 0 || err != nil {
 		t.Fatalf("second retention run = %d, %v; want 0, nil", d, err)
 	}
+}
+
+func TestDecodeBlockRejectsCorruption(t *testing.T) {
+	good := encodeBlock([]Message{{Timestamp: 5, ExitStatus: 2, Text: "disk full"}, {Timestamp: 7, Text: "ok"}}, 5, nil)
+	var got []Message
+	if err := decodeBlock(good, 10, 5, func(m Message) { got = append(got, m) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != (Message{ID: 10, Timestamp: 5, ExitStatus: 2, Text: "disk full"}) || got[1].ID != 11 || got[1].Timestamp != 7 {
+		t.Fatalf("decoded %+v", got)
+	}
+	for _, bad := range [][]byte{nil, []byte("junk"), good[:len(good)-1], append(good[:len(good):len(good)], 0)} {
+		if err := decodeBlock(bad, 1, 0, func(Message) {}); !errors.Is(err, errCorruptBlock) {
+			t.Errorf("decodeBlock(%q) = %v, want errCorruptBlock", bad, err)
+		}
+	}
+}
+
+func FuzzDecodeBlock(f *testing.F) {
+	f.Add(encodeBlock([]Message{{Timestamp: 5, ExitStatus: 2, Text: "disk full"}}, 0, nil))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_ = decodeBlock(data, 1, 0, func(m Message) {
+			if m.ID < 1 || m.ID > maxBlockMessages {
+				t.Fatalf("id %d outside the block", m.ID)
+			}
+		})
+	})
 }
 
 // BenchmarkAppendMessages measures the message log's texts on the ingest

@@ -137,7 +137,6 @@ func (s *sqliteStore) Close() error {
 		return nil
 	}
 	s.closeOnce.Do(func() {
-		s.msgs.closeStmts()
 		// Checkpoint the WAL into the main file so a copied database file is
 		// complete; failure is harmless (the next open replays the WAL).
 		if _, err := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {

@@ -176,15 +176,17 @@ CREATE TABLE api_tokens (
 );
 CREATE INDEX api_tokens_user ON api_tokens (user_id);
 
--- The message log's texts. Only the text lives here, under an id the store
--- assigns in increasing order: rows are appended, whatever hosts a batch
--- spans. Which host x plugin x check and time a message belongs to is a time
--- series in the TSDB (prophasis_message_id, whose values are these ids).
--- ts serves retention only.
-CREATE TABLE messages (
-    id          INTEGER PRIMARY KEY,
-    ts          BIGINT  NOT NULL,
-    exit_status INTEGER NOT NULL,
-    text        TEXT    NOT NULL
+-- The message log's texts, in blocks: one row holds the messages of one
+-- appended batch, with consecutive ids first_id .. first_id+count-1 (see
+-- store/msgblock.go for the encoding). Rows are appended, whatever hosts a
+-- batch spans. Which host x plugin x check and time a message belongs to is
+-- a time series in the TSDB (prophasis_message_id, whose values are these
+-- ids). max_ts serves retention.
+CREATE TABLE message_blocks (
+    first_id INTEGER PRIMARY KEY,
+    count    INTEGER NOT NULL,
+    min_ts   BIGINT  NOT NULL,
+    max_ts   BIGINT  NOT NULL,
+    data     BLOB    NOT NULL
 );
-CREATE INDEX messages_ts ON messages (ts);
+CREATE INDEX message_blocks_max_ts ON message_blocks (max_ts);
