@@ -81,7 +81,7 @@ func TestParseFlags(t *testing.T) {
 		t.Helper()
 		cfg := &config{rwSeries: 1, rwPerRequest: 1, rwConcurrency: 1, rwRepeats: 1,
 			rwInterval: 15 * time.Second, rwSpan: time.Hour, queryRange: time.Hour, queryStep: time.Second,
-			queryRuns: 1, rssRounds: 1}
+			queryRuns: 1, rawQueryRuns: 1, rssRounds: 1}
 		err := cfg.parse(parts, order, rss)
 		switch {
 		case wantErr == "" && err != nil:

@@ -19,6 +19,10 @@ type writeRun struct {
 	rate   float64 // samples/s
 	cores  float64 // server CPU, cores busy
 	sender float64 // sender CPU, % of a core
+	// cpuPerSample is the server's CPU time per sample (µs). Unlike the
+	// rate it hardly depends on how much of the machine other programs
+	// take, so it is the steadier comparison on a shared machine.
+	cpuPerSample float64
 }
 
 // runRWPhase is parts rw and query. The same pre-built remote-write payloads
@@ -98,12 +102,31 @@ func runRWPhase(ctx context.Context, cfg *config, out *results) error {
 		}
 		return nan
 	}
+	// The median of the CPU cost is taken on its own, not from the run
+	// with the median rate.
+	cpuCost := map[string]float64{}
+	for name, rs := range runs {
+		costs := make([]float64, len(rs))
+		for i, r := range rs {
+			costs[i] = r.cpuPerSample
+		}
+		slices.Sort(costs)
+		cpuCost[name] = costs[len(costs)/2]
+	}
+	cost := func(name string) float64 {
+		if v, ok := cpuCost[name]; ok {
+			return v
+		}
+		return nan
+	}
 	if cfg.parts["rw"] {
 		rate := func(r writeRun) float64 { return r.rate }
 		cores := func(r writeRun) float64 { return r.cores }
 		sender := func(r writeRun) float64 { return r.sender }
 		out.add(row{key: "rw_samples_per_second", label: "remote-write samples/s",
 			prophasis: pick("prophasis", rate), prometheus: pick("prometheus", rate), goal: ratioAtLeast(1.5)})
+		out.add(row{key: "rw_server_cpu_us_per_sample", label: "  server CPU per sample (µs, median)",
+			prophasis: cost("prophasis"), prometheus: cost("prometheus")})
 		out.add(row{key: "rw_server_cpu_cores", label: "  server CPU during write (cores)",
 			prophasis: pick("prophasis", cores), prometheus: pick("prometheus", cores)})
 		out.add(row{key: "rw_sender_cpu_percent_of_core", label: "  sender CPU (% of a core)",
@@ -130,7 +153,7 @@ func writeAll(ctx context.Context, cfg *config, s *server, p *loadgen.Payloads) 
 	if err != nil {
 		return writeRun{}, fmt.Errorf("remote write to %s: %w", s.name, err)
 	}
-	cores, _ := cpu.cores()
+	cores, used := cpu.cores()
 	fmt.Fprintf(cfg.progress, "%s remote write: %s", s.name, r.Text())
 	if err := s.alive(); err != nil {
 		return writeRun{}, err
@@ -139,7 +162,8 @@ func writeAll(ctx context.Context, cfg *config, s *server, p *loadgen.Payloads) 
 		cfg.out.note("%s: %d of %d remote-write requests failed; first error: %s", s.name, r.Errors, r.Requests, r.FirstError)
 		return writeRun{}, nil
 	}
-	return writeRun{rate: r.PerSecond(), cores: cores, sender: r.CPUPercentOfCore()}, nil
+	return writeRun{rate: r.PerSecond(), cores: cores, sender: r.CPUPercentOfCore(),
+		cpuPerSample: float64(used.Microseconds()) / float64(r.Accepted)}, nil
 }
 
 // queryPhase times the queries against the live servers, alternating
@@ -152,9 +176,9 @@ func queryPhase(ctx context.Context, cfg *config, out *results, live map[string]
 	}
 	// The proxied variant only shows what compression costs; a quarter
 	// of the runs keeps the harness inside its time budget.
-	proxyRuns := max(3, cfg.queryRuns/4)
-	out.note("query_range: %d timed runs (after %d warm-up) of each query over [last sample - %s, last sample] at step %s, alternating between the servers; latency until the whole response is read (the client accepts gzip)",
-		cfg.queryRuns, cfg.queryWarmup, cfg.queryRange, cfg.queryStep)
+	proxyRuns := max(3, cfg.rawQueryRuns/4)
+	out.note("query_range: %d timed runs of sum_rate and %d of raw (after %d warm-up) over [last sample - %s, last sample] at step %s, alternating between the servers; latency until the whole response is read (the client accepts gzip)",
+		cfg.queryRuns, cfg.rawQueryRuns, cfg.queryWarmup, cfg.queryRange, cfg.queryStep)
 	out.note("raw_via_proxy: the raw query with X-Forwarded-For set, as through a reverse proxy, %d runs: Prophasis does not gzip for a client on its own machine, Prometheus always does; this row compares both compressing", proxyRuns)
 	var servers []*server
 	for _, name := range cfg.order {
@@ -169,8 +193,11 @@ func queryPhase(ctx context.Context, cfg *config, out *results, live map[string]
 		q.end, q.start, q.step = end, end.Add(-cfg.queryRange), cfg.queryStep
 		cfg.logger.Info("query_range", "query", q.expr)
 		runs, warmup := cfg.queryRuns, cfg.queryWarmup
-		if q.viaProxy {
+		switch {
+		case q.viaProxy:
 			runs, warmup = proxyRuns, min(warmup, 1)
+		case q.name == "raw":
+			runs = cfg.rawQueryRuns
 		}
 		stats, errs := timeQueries(ctx, client, servers, q, warmup, runs)
 		for _, err := range errs {
