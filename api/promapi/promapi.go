@@ -94,6 +94,8 @@ type api struct {
 	start     time.Time
 	logger    *slog.Logger
 	now       func() time.Time
+	// spare are the cores range queries may borrow (split.go).
+	spare spareCores
 }
 
 // Register installs the Prometheus API's routes on g, which the server mounts
@@ -115,6 +117,7 @@ func Register(g *gin.RouterGroup, d Deps) {
 		start:     d.StartTime,
 		logger:    d.Logger,
 		now:       d.Now,
+		spare:     defaultSpareCores,
 	}
 	if a.metadata == nil {
 		a.metadata = BuiltinMetadata

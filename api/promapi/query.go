@@ -137,7 +137,7 @@ func (a *api) queryRange(c *gin.Context) {
 		a.fail(c, badData(err))
 		return
 	}
-	qry, err := a.engine.NewRangeQuery(ctx, a.queryable, opts, f.Get("query"), start, end, step)
+	qry, err := a.newRangeQuery(ctx, opts, f.Get("query"), start, end, step, f.Get("stats") == "")
 	if err != nil {
 		a.fail(c, invalidParam(err, "query"))
 		return
