@@ -46,7 +46,8 @@ type sqliteStore struct {
 
 	msgs messageLog
 
-	tokenUse tokenUse
+	tokenUse  tokenUse
+	authCache authCache
 
 	closeOnce sync.Once
 	closeErr  error

@@ -194,6 +194,7 @@ func (s *sqliteStore) CreateToken(ctx context.Context, spec TokenSpec) (Token, s
 
 // RevokeToken implements TokenStore.
 func (s *sqliteStore) RevokeToken(ctx context.Context, id int64) error {
+	defer s.authCache.invalidate()
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, s.nowMillis(), id)
 		if err != nil {
@@ -206,16 +207,24 @@ func (s *sqliteStore) RevokeToken(ctx context.Context, id int64) error {
 	})
 }
 
-// Authenticate implements Store: one indexed lookup of the secret's hash on
-// the read pool.
+// Authenticate implements Store. Valid tokens are cached in memory (every
+// request authenticates; the agent results endpoint thousands of times a
+// second), and the cache is dropped whenever a token or user changes, so a
+// revocation takes effect at once. Otherwise: one indexed lookup of the
+// secret's hash on the read pool.
 func (s *sqliteStore) Authenticate(ctx context.Context, secret string) (Principal, error) {
 	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 128 {
 		return Principal{}, unauthenticatedf("not a Prophasis API token (they start with %q)", TokenPrefix)
 	}
-	var p Principal
+	hash := sha256.Sum256([]byte(secret))
+	p, gen, ok := s.authCache.get(hash)
+	if ok {
+		s.touchToken(ctx, p.ID)
+		return p, nil
+	}
 	var role string
 	var revoked sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT id, name, role, revoked_at FROM api_tokens WHERE hash = ?`, hashSecret(secret)).
+	err := s.r.QueryRowContext(ctx, `SELECT id, name, role, revoked_at FROM api_tokens WHERE hash = ?`, hash[:]).
 		Scan(&p.ID, &p.Name, &role, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, unauthenticatedf("unknown API token")
@@ -227,8 +236,49 @@ func (s *sqliteStore) Authenticate(ctx context.Context, secret string) (Principa
 		return Principal{}, unauthenticatedf("API token %q was revoked", p.Name)
 	}
 	p.Kind, p.Role = "token", Role(role)
+	s.authCache.put(hash, p, gen)
 	s.touchToken(ctx, p.ID)
 	return p, nil
+}
+
+// authCache holds the principals of valid tokens by secret hash. gen counts
+// invalidations: a lookup that started before one must not fill the cache
+// with what it read, which may be the row from before the change.
+type authCache struct {
+	mu  sync.Mutex
+	gen uint64
+	m   map[[sha256.Size]byte]Principal
+}
+
+// maxCachedTokens bounds the cache; beyond it lookups go to the database.
+const maxCachedTokens = 10_000
+
+func (c *authCache) get(h [sha256.Size]byte) (Principal, uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[h]
+	return p, c.gen, ok
+}
+
+func (c *authCache) put(h [sha256.Size]byte, p Principal, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen || len(c.m) >= maxCachedTokens {
+		return
+	}
+	if c.m == nil {
+		c.m = map[[sha256.Size]byte]Principal{}
+	}
+	c.m[h] = p
+}
+
+// invalidate empties the cache; call it after committing a change to a
+// token or a user.
+func (c *authCache) invalidate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.m)
 }
 
 // tokenUse throttles the writes of last_used_at to one per token per

@@ -115,9 +115,20 @@ func TestTokenAuthAndRevocation(t *testing.T) {
 		t.Fatalf("owner %q", annTok.Owner)
 	}
 	// Demoting ann revokes her admin tokens; deleting her deletes them.
+	// Authenticated first, so the token is in the cache the change must drop.
+	must[Principal](t)(st.Authenticate(ctx, annSecret))
 	must[User](t)(st.CreateUser(ctx, UserSpec{Name: "boss", Role: RoleAdmin}))
 	must[User](t)(st.UpdateUser(ctx, "ann", UserSpec{Role: RoleViewer}))
 	f(annSecret, "revoked")
+	_, vicSecret, err := st.CreateToken(ctx, TokenSpec{Name: "vic-ro", Role: RoleViewer, Owner: "vic"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must[Principal](t)(st.Authenticate(ctx, vicSecret))
+	if err := st.DeleteUser(ctx, "vic"); err != nil {
+		t.Fatal(err)
+	}
+	f(vicSecret, "unknown API token")
 	if err := st.DeleteUser(ctx, "ann"); err != nil {
 		t.Fatal(err)
 	}

@@ -186,6 +186,7 @@ func (s *sqliteStore) UpdateUser(ctx context.Context, name string, u UserSpec) (
 		return User{}, err
 	}
 	var out User
+	defer s.authCache.invalidate() // a demotion revokes tokens
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		cur, err := userByName(ctx, tx, name)
 		if err != nil {
@@ -227,6 +228,7 @@ func (s *sqliteStore) UpdateUser(ctx context.Context, name string, u UserSpec) (
 
 // DeleteUser implements UserStore.
 func (s *sqliteStore) DeleteUser(ctx context.Context, name string) error {
+	defer s.authCache.invalidate() // the user's tokens go with it
 	return s.write(ctx, func(tx *sql.Tx) error {
 		cur, err := userByName(ctx, tx, name)
 		if err != nil {
