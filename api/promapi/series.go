@@ -12,56 +12,77 @@ import (
 	"github.com/prometheus/prometheus/model/timestamp"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/annotations"
+
+	"github.com/prophasis/prophasis/api/envelope"
 )
 
 // checkContextEvery is how many series a /series listing reads between checks
 // of the request's context.
 const checkContextEvery = 128
 
-// labelNames serves /labels: the label names of the series that match[]
-// selects (all series without match[]) between start and end.
-func (a *api) labelNames(c *gin.Context) {
+// seriesRequest holds what /labels, /label/<name>/values and /series share:
+// the limit, the time range, the match[] selector sets, and a querier over
+// the range, which the caller closes.
+type seriesRequest struct {
+	limit      int
+	start, end int64
+	sets       [][]*labels.Matcher
+	q          storage.Querier
+}
+
+// parseSeriesRequest parses the shared parameters and opens the querier.
+// needMatch makes match[] required. A bad match[] is reported through
+// matchErr, since the endpoints word it differently, as Prometheus does. On
+// failure it has answered.
+func (a *api) parseSeriesRequest(c *gin.Context, needMatch bool, matchErr func(error) *envelope.Error) (*seriesRequest, bool) {
 	f, ok := a.parseForm(c)
 	if !ok {
-		return
+		return nil, false
+	}
+	if needMatch && len(f["match[]"]) == 0 {
+		a.fail(c, badData(errors.New("no match[] parameter provided")))
+		return nil, false
 	}
 	limit, err := parseLimit(f.Get("limit"))
 	if err != nil {
 		a.fail(c, invalidParam(err, "limit"))
-		return
+		return nil, false
 	}
 	start, err := parseTimeParam(f, "start", minTime)
 	if err != nil {
 		a.fail(c, invalidParam(err, "start"))
-		return
+		return nil, false
 	}
 	end, err := parseTimeParam(f, "end", maxTime)
 	if err != nil {
 		a.fail(c, invalidParam(err, "end"))
-		return
+		return nil, false
 	}
 	sets, err := parseMatchers(a.parser, f["match[]"])
 	if err != nil {
-		a.fail(c, badData(err))
-		return
+		a.fail(c, matchErr(err))
+		return nil, false
 	}
-	q, err := a.queryable.Querier(timestamp.FromTime(start), timestamp.FromTime(end))
-	if err != nil {
+	r := &seriesRequest{limit: limit, start: timestamp.FromTime(start), end: timestamp.FromTime(end), sets: sets}
+	if r.q, err = a.queryable.Querier(r.start, r.end); err != nil {
 		a.fail(c, queryError(err))
-		return
+		return nil, false
 	}
-	defer q.Close()
+	return r, true
+}
 
-	ctx := c.Request.Context()
-	hints := &storage.LabelHints{Limit: hintLimit(limit)}
+// labelStrings answers with the sorted union of what get returns for each
+// match[] set (or for all series without one), cut at the limit.
+func (a *api) labelStrings(c *gin.Context, r *seriesRequest, get func(ms ...*labels.Matcher) ([]string, annotations.Annotations, error)) {
 	var (
-		names []string
+		out   []string
 		annos annotations.Annotations
+		err   error
 	)
-	if len(sets) > 1 {
+	if len(r.sets) > 1 {
 		seen := map[string]struct{}{}
-		for _, ms := range sets {
-			vals, w, err := q.LabelNames(ctx, hints, ms...)
+		for _, ms := range r.sets {
+			vals, w, err := get(ms...)
 			if err != nil {
 				a.fail(c, queryError(err))
 				return
@@ -71,27 +92,40 @@ func (a *api) labelNames(c *gin.Context) {
 				seen[v] = struct{}{}
 			}
 		}
-		names = make([]string, 0, len(seen))
+		out = make([]string, 0, len(seen))
 		for v := range seen {
-			names = append(names, v)
+			out = append(out, v)
 		}
-		slices.Sort(names)
 	} else {
 		var ms []*labels.Matcher
-		if len(sets) == 1 {
-			ms = sets[0]
+		if len(r.sets) == 1 {
+			ms = r.sets[0]
 		}
-		names, annos, err = q.LabelNames(ctx, hints, ms...)
-		if err != nil {
+		if out, annos, err = get(ms...); err != nil {
 			a.fail(c, queryError(err))
 			return
 		}
 	}
-	if limit > 0 && len(names) > limit {
-		names = names[:limit]
+	slices.Sort(out)
+	if r.limit > 0 && len(out) > r.limit {
+		out = out[:r.limit]
 		annos = annos.Add(errTruncated)
 	}
-	a.respond(c, annos, "", func(s *stream) { s.b = appendStrings(s.b, names) })
+	a.respond(c, annos, "", func(s *stream) { s.b = appendStrings(s.b, out) })
+}
+
+// labelNames serves /labels: the label names of the series that match[]
+// selects (all series without match[]) between start and end.
+func (a *api) labelNames(c *gin.Context) {
+	r, ok := a.parseSeriesRequest(c, false, badData)
+	if !ok {
+		return
+	}
+	defer r.q.Close()
+	hints := &storage.LabelHints{Limit: hintLimit(r.limit)}
+	a.labelStrings(c, r, func(ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+		return r.q.LabelNames(c.Request.Context(), hints, ms...)
+	})
 }
 
 // labelValues serves /label/<name>/values: the values of one label among the
@@ -106,121 +140,31 @@ func (a *api) labelValues(c *gin.Context) {
 		a.fail(c, badData(fmt.Errorf("invalid label name: %q", name)))
 		return
 	}
-	f, ok := a.parseForm(c)
+	r, ok := a.parseSeriesRequest(c, false, badData)
 	if !ok {
 		return
 	}
-	limit, err := parseLimit(f.Get("limit"))
-	if err != nil {
-		a.fail(c, invalidParam(err, "limit"))
-		return
-	}
-	start, err := parseTimeParam(f, "start", minTime)
-	if err != nil {
-		a.fail(c, invalidParam(err, "start"))
-		return
-	}
-	end, err := parseTimeParam(f, "end", maxTime)
-	if err != nil {
-		a.fail(c, invalidParam(err, "end"))
-		return
-	}
-	sets, err := parseMatchers(a.parser, f["match[]"])
-	if err != nil {
-		a.fail(c, badData(err))
-		return
-	}
-	q, err := a.queryable.Querier(timestamp.FromTime(start), timestamp.FromTime(end))
-	if err != nil {
-		a.fail(c, queryError(err))
-		return
-	}
-	defer q.Close()
-
-	ctx := c.Request.Context()
-	hints := &storage.LabelHints{Limit: hintLimit(limit)}
-	var (
-		vals  []string
-		annos annotations.Annotations
-	)
-	if len(sets) > 1 {
-		seen := map[string]struct{}{}
-		for _, ms := range sets {
-			vs, w, err := q.LabelValues(ctx, name, hints, ms...)
-			if err != nil {
-				a.fail(c, queryError(err))
-				return
-			}
-			annos.Merge(w)
-			for _, v := range vs {
-				seen[v] = struct{}{}
-			}
-		}
-		vals = make([]string, 0, len(seen))
-		for v := range seen {
-			vals = append(vals, v)
-		}
-	} else {
-		var ms []*labels.Matcher
-		if len(sets) == 1 {
-			ms = sets[0]
-		}
-		vals, annos, err = q.LabelValues(ctx, name, hints, ms...)
-		if err != nil {
-			a.fail(c, queryError(err))
-			return
-		}
-	}
-	slices.Sort(vals)
-	if limit > 0 && len(vals) > limit {
-		vals = vals[:limit]
-		annos = annos.Add(errTruncated)
-	}
-	a.respond(c, annos, "", func(s *stream) { s.b = appendStrings(s.b, vals) })
+	defer r.q.Close()
+	hints := &storage.LabelHints{Limit: hintLimit(r.limit)}
+	a.labelStrings(c, r, func(ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+		return r.q.LabelValues(c.Request.Context(), name, hints, ms...)
+	})
 }
 
 // series serves /series: the label sets of the series that match[] selects
 // between start and end. At least one match[] is required.
 func (a *api) series(c *gin.Context) {
-	f, ok := a.parseForm(c)
+	r, ok := a.parseSeriesRequest(c, true, func(err error) *envelope.Error { return invalidParam(err, "match[]") })
 	if !ok {
 		return
 	}
-	if len(f["match[]"]) == 0 {
-		a.fail(c, badData(errors.New("no match[] parameter provided")))
-		return
-	}
-	limit, err := parseLimit(f.Get("limit"))
-	if err != nil {
-		a.fail(c, invalidParam(err, "limit"))
-		return
-	}
-	start, err := parseTimeParam(f, "start", minTime)
-	if err != nil {
-		a.fail(c, invalidParam(err, "start"))
-		return
-	}
-	end, err := parseTimeParam(f, "end", maxTime)
-	if err != nil {
-		a.fail(c, invalidParam(err, "end"))
-		return
-	}
-	sets, err := parseMatchers(a.parser, f["match[]"])
-	if err != nil {
-		a.fail(c, invalidParam(err, "match[]"))
-		return
-	}
-	q, err := a.queryable.Querier(timestamp.FromTime(start), timestamp.FromTime(end))
-	if err != nil {
-		a.fail(c, queryError(err))
-		return
-	}
-	defer q.Close()
+	defer r.q.Close()
+	limit, sets, q := r.limit, r.sets, r.q
 
 	ctx := c.Request.Context()
 	hints := &storage.SelectHints{
-		Start: timestamp.FromTime(start),
-		End:   timestamp.FromTime(end),
+		Start: r.start,
+		End:   r.end,
 		Func:  "series", // no such function: tells storage no samples are needed
 		Limit: hintLimit(limit),
 	}
