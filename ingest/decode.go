@@ -35,8 +35,15 @@ var ErrBadInput = errors.New("bad input")
 // ErrTooLarge marks a body over the size limit (413).
 var ErrTooLarge = errors.New("request too large")
 
+// inputError is a bad-input error whose text is only the explanation
+// ("results[3]: host: ..."); errors.Is still finds ErrBadInput.
+type inputError struct{ msg string }
+
+func (e *inputError) Error() string { return e.msg }
+func (e *inputError) Unwrap() error { return ErrBadInput }
+
 func badInput(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrBadInput, fmt.Sprintf(format, args...))
+	return &inputError{msg: fmt.Sprintf(format, args...)}
 }
 
 // DecodeBatch reads and validates an agent batch. contentEncoding is the
