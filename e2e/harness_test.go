@@ -70,7 +70,7 @@ func freeAddr(t *testing.T) string {
 func startServer(t *testing.T, dataDir string, extra ...string) *serverProc {
 	t.Helper()
 	if dataDir == "" {
-		dataDir = t.TempDir()
+		dataDir = filepath.Join(t.TempDir(), "data") // the server creates it
 	}
 	addr := freeAddr(t)
 	args := append([]string{"serve", "--listen", addr, "--data-dir", dataDir}, extra...)

@@ -69,7 +69,8 @@ const AdminTokenFile = "admin.token"
 // requests (so every acknowledged write is in the WAL), then the TSDB and the
 // store close.
 func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
-	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+	// Owner only: the store holds password and token hashes.
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
 	dsn := opts.Store
