@@ -50,8 +50,12 @@ func TestServerSpine(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Fatalf("admin.token mode %v, want 0600", fi.Mode().Perm())
 	}
-	if di, err := os.Stat(s.DataDir); err != nil || di.Mode().Perm() != 0o700 {
-		t.Fatalf("data dir: %v, mode %v; want 0700 (it holds password and token hashes)", err, di.Mode().Perm())
+	di, err := os.Stat(s.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if di.Mode().Perm() != 0o700 {
+		t.Fatalf("data dir mode %v, want 0700 (it holds password and token hashes)", di.Mode().Perm())
 	}
 	if !strings.Contains(s.Log(), "admin.token") || strings.Contains(s.Log(), s.Token) {
 		t.Fatalf("log must name the token file and never the token:\n%s", s.Log())
