@@ -40,6 +40,30 @@ func queryOpts(f url.Values) (promql.QueryOpts, error) {
 	return promql.NewPrometheusQueryOpts(f.Get("stats") == statsAll, lookback), nil
 }
 
+// queryContext reads what /query and /query_range share: the timeout (a
+// context the caller cancels) and the engine options. On failure it has
+// answered.
+func (a *api) queryContext(c *gin.Context, f url.Values) (context.Context, context.CancelFunc, promql.QueryOpts, bool) {
+	ctx, cancel := context.WithCancel(c.Request.Context())
+	if to := f.Get("timeout"); to != "" {
+		timeout, err := parseDuration(to)
+		if err != nil {
+			cancel()
+			a.fail(c, invalidParam(err, "timeout"))
+			return nil, nil, nil, false
+		}
+		cancel()
+		ctx, cancel = context.WithTimeout(c.Request.Context(), timeout)
+	}
+	opts, err := queryOpts(f)
+	if err != nil {
+		cancel()
+		a.fail(c, badData(err))
+		return nil, nil, nil, false
+	}
+	return ctx, cancel, opts, true
+}
+
 // query serves /query: an instant query at time (default now).
 func (a *api) query(c *gin.Context) {
 	f, ok := a.parseForm(c)
@@ -56,22 +80,11 @@ func (a *api) query(c *gin.Context) {
 		a.fail(c, invalidParam(err, "time"))
 		return
 	}
-	ctx := c.Request.Context()
-	if to := f.Get("timeout"); to != "" {
-		timeout, err := parseDuration(to)
-		if err != nil {
-			a.fail(c, invalidParam(err, "timeout"))
-			return
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	opts, err := queryOpts(f)
-	if err != nil {
-		a.fail(c, badData(err))
+	ctx, cancel, opts, ok := a.queryContext(c, f)
+	if !ok {
 		return
 	}
+	defer cancel()
 	qry, err := a.engine.NewInstantQuery(ctx, a.queryable, opts, f.Get("query"), ts)
 	if err != nil {
 		a.fail(c, invalidParam(err, "query"))
@@ -121,22 +134,11 @@ func (a *api) queryRange(c *gin.Context) {
 		a.fail(c, badData(errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")))
 		return
 	}
-	ctx := c.Request.Context()
-	if to := f.Get("timeout"); to != "" {
-		timeout, err := parseDuration(to)
-		if err != nil {
-			a.fail(c, invalidParam(err, "timeout"))
-			return
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	opts, err := queryOpts(f)
-	if err != nil {
-		a.fail(c, badData(err))
+	ctx, cancel, opts, ok := a.queryContext(c, f)
+	if !ok {
 		return
 	}
+	defer cancel()
 	qry, err := a.newRangeQuery(ctx, opts, f.Get("query"), start, end, step, f.Get("stats") == "")
 	if err != nil {
 		a.fail(c, invalidParam(err, "query"))
