@@ -203,6 +203,8 @@ func (p *jsonParser) result(r *wire.Result) error {
 				err = p.errorf("exit_status %d out of range", n)
 			}
 			r.ExitStatus = int(n)
+		case "skipped":
+			r.Skipped, err = p.bool()
 		default:
 			return fmt.Errorf("result: unknown field %q", key)
 		}
@@ -218,6 +220,10 @@ func (p *jsonParser) metric(m *wire.Metric) error {
 			m.Name, err = p.internedString()
 		case "value":
 			m.Value, err = p.float()
+		case "unit":
+			m.Unit, err = p.internedString()
+		case "counter":
+			m.Counter, err = p.bool()
 		case "labels":
 			if p.null() {
 				m.Labels = nil
@@ -237,6 +243,21 @@ func (p *jsonParser) metric(m *wire.Metric) error {
 		}
 		return err
 	})
+}
+
+func (p *jsonParser) bool() (bool, error) {
+	p.ws()
+	switch {
+	case p.null():
+		return false, nil
+	case len(p.data)-p.pos >= 4 && string(p.data[p.pos:p.pos+4]) == "true":
+		p.pos += 4
+		return true, nil
+	case len(p.data)-p.pos >= 5 && string(p.data[p.pos:p.pos+5]) == "false":
+		p.pos += 5
+		return false, nil
+	}
+	return false, p.errorf("want true or false")
 }
 
 func (p *jsonParser) newFloat(f float64) *float64 {

@@ -35,6 +35,7 @@ func TestParseBatchMatchesEncodingJSON(t *testing.T) {
 	f(`{"results":[{"host":"h","plugin":"p","timestamp":1,"message":"lone \ud83d surrogate"}]}`)
 	f(`{"results":[{"host":"h","plugin":"p","timestamp":1,"metrics":[{"name":"m","labels":{"a":"b","c":"d"},"value":1},{"name":"n","labels":{},"value":2}]}]}`)
 	f(`{"results":[{"host":"h","host":"h2","plugin":"p","timestamp":9223372036854775807}]}`)
+	f(`{"results":[{"host":"h","plugin":"p","timestamp":1,"skipped":true,"metrics":[{"name":"m","value":1,"unit":"bytes","counter":true},{"name":"n","value":2,"counter":false}]}]}`)
 }
 
 func TestParseBatchRejects(t *testing.T) {
@@ -69,6 +70,8 @@ func TestParseBatchRejects(t *testing.T) {
 	f(`{"results":[1]}`, `want '{'`)
 	f(`{"results":{}}`, `want '['`)
 	f(`{"results":[{"metrics":[{"labels":{"a":1}}]}]}`, `want '"'`)
+	f(`{"results":[{"skipped":1}]}`, "want true or false")
+	f(`{"results":[{"skipped":tru}]}`, "want true or false")
 }
 
 // normalise makes nil and empty slices and maps compare equal.

@@ -30,6 +30,9 @@ type Result struct {
 	Duration float64 `json:"duration"`
 	// ExitStatus is the plugin's exit status (Nagios: 0 ok, 1 warning, 2 critical, 3 unknown).
 	ExitStatus int `json:"exit_status"`
+	// Skipped marks a scheduled run that did not happen because it would
+	// have started later than its max lateness; Message says why.
+	Skipped bool `json:"skipped,omitempty"`
 }
 
 // Metric is one extra value of a result, with optional labels of its own
@@ -38,6 +41,11 @@ type Metric struct {
 	Name   string            `json:"name"`
 	Labels map[string]string `json:"labels,omitempty"`
 	Value  float64           `json:"value"`
+	// Unit is the value's unit after normalisation ("seconds", "bytes",
+	// "percent", or empty); Counter marks a value that only grows (a Nagios
+	// "c" or a Munin COUNTER/DERIVE), which graphs show as a rate.
+	Unit    string `json:"unit,omitempty"`
+	Counter bool   `json:"counter,omitempty"`
 }
 
 // Batch is the body of POST /agent/v1/results.
