@@ -3,8 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
+	"time"
 )
 
 // Plugin is a plugin known to the server, by name. The plugin registry
@@ -15,7 +19,30 @@ type Plugin struct {
 	Name        string `json:"name" yaml:"name"`
 	Version     string `json:"version" yaml:"version,omitempty"`
 	Description string `json:"description" yaml:"description,omitempty"`
+	// Kind says how the agent runs the plugin: "builtin" (a collector in
+	// the agent, Entrypoint names it), "nagios" and "munin" (those plugins,
+	// unchanged), or "exec" (prints a JSON object). Default "builtin",
+	// with the plugin's name as the collector's.
+	Kind string `json:"kind" yaml:"kind,omitempty"`
+	// Entrypoint is the program to run: a path inside the plugin's package
+	// or an absolute path on the host (a Debian-installed Nagios plugin);
+	// for builtin plugins the collector's name.
+	Entrypoint string `json:"entrypoint" yaml:"entrypoint,omitempty"`
+	// Args are passed to the program (Nagios thresholds, say).
+	Args []string `json:"args,omitempty" yaml:"args,omitempty"`
+	// Timeout bounds one run; zero means the agent's default (10 s).
+	Timeout Duration `json:"timeout,omitzero" yaml:"timeout,omitempty"`
 }
+
+// PluginKinds are the kinds of plugin an agent can run.
+var PluginKinds = []string{"builtin", "nagios", "munin", "exec"}
+
+// Limits of plugins.
+const (
+	maxPluginArgs   = 64
+	maxPluginArgLen = 1024
+	maxPluginTimout = time.Hour
+)
 
 // PluginStore keeps plugins. Configuration documents refer to plugins by name
 // but do not create or delete them.
@@ -36,7 +63,14 @@ type PluginStore interface {
 var versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]*$`)
 
 func (p *Plugin) key() *string { return &p.Name }
-func (p *Plugin) normalize()   {}
+func (p *Plugin) normalize() {
+	if p.Kind == "" {
+		p.Kind = "builtin"
+	}
+	if p.Kind == "builtin" && p.Entrypoint == "" {
+		p.Entrypoint = p.Name
+	}
+}
 func (p *Plugin) refs() []ref  { return nil }
 
 func (p *Plugin) validate() error {
@@ -47,6 +81,29 @@ func (p *Plugin) validate() error {
 	if p.Version != "" && (len(p.Version) > maxVersion || !versionRE.MatchString(p.Version)) {
 		return invalidf("%s: version %q must match %s (at most %d characters)", what, p.Version, versionRE, maxVersion)
 	}
+	if !slices.Contains(PluginKinds, p.Kind) {
+		return invalidf("%s: kind %q must be one of %s", what, p.Kind, strings.Join(PluginKinds, ", "))
+	}
+	if p.Entrypoint == "" {
+		return invalidf("%s: entrypoint is required for %s plugins", what, p.Kind)
+	}
+	if err := validText(what, "entrypoint", p.Entrypoint, maxPluginArgLen); err != nil {
+		return err
+	}
+	if strings.ContainsRune(p.Entrypoint, 0) || strings.Contains(p.Entrypoint, "..") {
+		return invalidf("%s: entrypoint %q must not contain '..' or NUL", what, p.Entrypoint)
+	}
+	if len(p.Args) > maxPluginArgs {
+		return invalidf("%s: %d args, more than %d", what, len(p.Args), maxPluginArgs)
+	}
+	for i, a := range p.Args {
+		if len(a) > maxPluginArgLen || strings.ContainsRune(a, 0) {
+			return invalidf("%s: args[%d] must be at most %d bytes without NUL", what, i, maxPluginArgLen)
+		}
+	}
+	if time.Duration(p.Timeout) < 0 || time.Duration(p.Timeout) > maxPluginTimout {
+		return invalidf("%s: timeout %s must be between 0 and %s", what, time.Duration(p.Timeout), maxPluginTimout)
+	}
 	return validText(what, "description", p.Description, maxDescription)
 }
 
@@ -54,6 +111,10 @@ func diffPlugin(a, b *Plugin) []string {
 	var f fieldDiffs
 	f.str("version", a.Version, b.Version)
 	f.str("description", a.Description, b.Description)
+	f.str("kind", a.Kind, b.Kind)
+	f.str("entrypoint", a.Entrypoint, b.Entrypoint)
+	f.str("args", strings.Join(a.Args, " "), strings.Join(b.Args, " "))
+	f.str("timeout", time.Duration(a.Timeout).String(), time.Duration(b.Timeout).String())
 	return f
 }
 
@@ -70,14 +131,19 @@ func loadPlugins(ctx context.Context, q querier, name string) ([]Plugin, error) 
 	var out []Plugin
 	err := queryRows(ctx, q, func(rows *sql.Rows) error {
 		var p Plugin
-		var id, created, updated int64
-		if err := rows.Scan(&id, &p.Name, &p.Version, &p.Description, &created, &updated); err != nil {
+		var id, created, updated, timeout int64
+		var args string
+		if err := rows.Scan(&id, &p.Name, &p.Version, &p.Description, &p.Kind, &p.Entrypoint, &args, &timeout, &created, &updated); err != nil {
 			return err
 		}
+		if err := json.Unmarshal([]byte(args), &p.Args); err != nil {
+			return fmt.Errorf("plugin %q: args: %w", p.Name, err)
+		}
+		p.Timeout = Duration(time.Duration(timeout) * time.Millisecond)
 		p.set(id, created, updated)
 		out = append(out, p)
 		return nil
-	}, `SELECT id, name, version, description, created_at, updated_at FROM plugins`+where+` ORDER BY name`, args...)
+	}, `SELECT id, name, version, description, kind, entrypoint, args, timeout_ms, created_at, updated_at FROM plugins`+where+` ORDER BY name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load plugins: %w", err)
 	}
@@ -86,15 +152,33 @@ func loadPlugins(ctx context.Context, q querier, name string) ([]Plugin, error) 
 
 func insertPlugin(ctx context.Context, tx *sql.Tx, _ *resolver, p *Plugin, now int64) (int64, error) {
 	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO plugins (name, version, description, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`, p.Name, p.Version, p.Description, now, now).Scan(&id)
+	args, err := pluginArgsJSON(p)
+	if err != nil {
+		return 0, err
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO plugins (name, version, description, kind, entrypoint, args, timeout_ms, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, p.Name, p.Version, p.Description, p.Kind, p.Entrypoint, args,
+		time.Duration(p.Timeout).Milliseconds(), now, now).Scan(&id)
 	return id, err
 }
 
 func updatePlugin(ctx context.Context, tx *sql.Tx, _ *resolver, id int64, p *Plugin, now int64) error {
-	_, err := tx.ExecContext(ctx, `UPDATE plugins SET name = ?, version = ?, description = ?, updated_at = ? WHERE id = ?`,
-		p.Name, p.Version, p.Description, now, id)
+	args, err := pluginArgsJSON(p)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE plugins SET name = ?, version = ?, description = ?, kind = ?, entrypoint = ?,
+		args = ?, timeout_ms = ?, updated_at = ? WHERE id = ?`,
+		p.Name, p.Version, p.Description, p.Kind, p.Entrypoint, args, time.Duration(p.Timeout).Milliseconds(), now, id)
 	return err
+}
+
+func pluginArgsJSON(p *Plugin) (string, error) {
+	if len(p.Args) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(p.Args)
+	return string(b), err
 }
 
 // Plugins implements PluginStore.

@@ -106,5 +106,6 @@ type Store interface {
 	AlertRuleStore
 	UserStore
 	TokenStore
+	AgentStore
 	ConfigStore
 }

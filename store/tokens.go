@@ -213,13 +213,27 @@ func (s *sqliteStore) RevokeToken(ctx context.Context, id int64) error {
 // revocation takes effect at once. Otherwise: one indexed lookup of the
 // secret's hash on the read pool.
 func (s *sqliteStore) Authenticate(ctx context.Context, secret string) (Principal, error) {
-	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 128 {
+	isAgent := strings.HasPrefix(secret, AgentPrefix)
+	if (!isAgent && !strings.HasPrefix(secret, TokenPrefix)) || len(secret) > 128 {
 		return Principal{}, unauthenticatedf("not a Prophasis API token (they start with %q)", TokenPrefix)
 	}
 	hash := sha256.Sum256([]byte(secret))
 	p, gen, ok := s.authCache.get(hash)
 	if ok {
-		s.touchToken(ctx, p.ID)
+		if isAgent {
+			s.AgentSeen(ctx, p.ID)
+		} else {
+			s.touchToken(ctx, p.ID)
+		}
+		return p, nil
+	}
+	if isAgent {
+		p, err := s.authenticateAgent(ctx, secret)
+		if err != nil {
+			return Principal{}, err
+		}
+		s.authCache.put(hash, p, gen)
+		s.AgentSeen(ctx, p.ID)
 		return p, nil
 	}
 	var role string
