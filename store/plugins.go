@@ -71,7 +71,7 @@ func (p *Plugin) normalize() {
 		p.Entrypoint = p.Name
 	}
 }
-func (p *Plugin) refs() []ref  { return nil }
+func (p *Plugin) refs() []ref { return nil }
 
 func (p *Plugin) validate() error {
 	if err := validName("plugin", p.Name); err != nil {
