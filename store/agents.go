@@ -106,7 +106,7 @@ func (s *sqliteStore) CreateEnrollment(ctx context.Context, host string, ttl tim
 	h := sha256.Sum256([]byte(secret))
 	now := s.now()
 	exp := now.Add(ttl)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeData(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO enrollment_tokens (host, hash, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 			host, h[:], now.UnixMilli(), exp.UnixMilli())
 		return err

@@ -55,7 +55,7 @@ func (s *sqliteStore) AppendMessages(ctx context.Context, msgs []Message) ([]int
 		ids[i] = first + int64(i)
 	}
 	var buf []byte
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeData(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(msgs); start += maxBlockMessages {
 			block := msgs[start:min(start+maxBlockMessages, len(msgs))]
 			minTs, maxTs := block[0].Timestamp, block[0].Timestamp
@@ -133,7 +133,7 @@ func (s *sqliteStore) DeleteMessagesBefore(ctx context.Context, ts int64) (int64
 	var total int64
 	for {
 		var n, blocks int64
-		err := s.write(ctx, func(tx *sql.Tx) error {
+		err := s.writeData(ctx, func(tx *sql.Tx) error {
 			rows, err := tx.QueryContext(ctx,
 				`SELECT first_id, count FROM message_blocks WHERE max_ts < ? LIMIT ?`, ts, retentionBlocksPerTx)
 			if err != nil {

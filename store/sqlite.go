@@ -48,6 +48,7 @@ type sqliteStore struct {
 
 	tokenUse  tokenUse
 	authCache authCache
+	changes   changes
 
 	closeOnce sync.Once
 	closeErr  error
@@ -159,9 +160,20 @@ type querier interface {
 // errRollback makes write roll back without reporting an error (dry runs).
 var errRollback = errors.New("rollback")
 
-// write runs fn in a write transaction and commits it when fn returns nil.
-// fn must use only tx: the write pool has one connection, which tx holds.
+// write runs fn in a write transaction and commits it when fn returns nil,
+// then tells ConfigChanged's watchers. fn must use only tx: the write pool
+// has one connection, which tx holds.
 func (s *sqliteStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := s.writeData(ctx, fn); err != nil {
+		return err
+	}
+	s.changes.notify()
+	return nil
+}
+
+// writeData is write for data that is not configuration (the message log,
+// enrolment tokens): no one watching the configuration is woken.
+func (s *sqliteStore) writeData(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -180,6 +192,34 @@ func (s *sqliteStore) write(ctx context.Context, fn func(tx *sql.Tx) error) erro
 	}
 	return nil
 }
+
+// changes wakes the watchers of the configuration: every ConfigChanged
+// channel handed out is closed at the next committed change.
+type changes struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (c *changes) watch() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch == nil {
+		c.ch = make(chan struct{})
+	}
+	return c.ch
+}
+
+func (c *changes) notify() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch != nil {
+		close(c.ch)
+		c.ch = nil
+	}
+}
+
+// ConfigChanged implements Store.
+func (s *sqliteStore) ConfigChanged() <-chan struct{} { return s.changes.watch() }
 
 // read runs fn in a read transaction, so the several queries that load one
 // entity see one snapshot.

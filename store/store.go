@@ -94,6 +94,11 @@ type Store interface {
 	// created = true; afterwards it returns "", false.
 	Bootstrap(ctx context.Context) (adminToken string, created bool, err error)
 
+	// ConfigChanged returns a channel closed at the next committed change of
+	// the configuration (entities, agents; not the message log), so long
+	// polls (the agents' plans) wake at once. Take a new one after each.
+	ConfigChanged() <-chan struct{}
+
 	// Close closes the store. Safe to call twice.
 	Close() error
 
