@@ -1,0 +1,6 @@
+//go:build linux
+
+package collect
+
+// supported is true where the collectors can read what they need.
+const supported = true
