@@ -73,6 +73,8 @@ type Options struct {
 	SyslogTailBytes int
 	// statfs replaces the statfs system call in tests.
 	statfs func(path string) (FSStats, error)
+	// pageSize replaces the system's page size in tests.
+	pageSize int
 }
 
 // env is what every collector shares: where to read and what time it is.

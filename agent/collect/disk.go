@@ -115,15 +115,16 @@ var errStuck = errors.New("statfs still hanging from an earlier run")
 // diskCollector reports usage per mounted filesystem; its value is the
 // highest used percent, and its message names that mount.
 type diskCollector struct {
-	env    env
-	statfs func(path string) (FSStats, error)
+	env     env
+	statfs  func(path string) (FSStats, error)
+	timeout time.Duration // statfsTimeout; shorter in tests
 
 	mu    sync.Mutex
 	stuck map[string]bool // mount points whose statfs has not returned
 }
 
 func newDiskCollector(e env, statfs func(string) (FSStats, error)) *diskCollector {
-	return &diskCollector{env: e, statfs: statfs, stuck: make(map[string]bool)}
+	return &diskCollector{env: e, statfs: statfs, timeout: statfsTimeout, stuck: make(map[string]bool)}
 }
 
 func (*diskCollector) Name() string { return "disk" }
@@ -217,7 +218,7 @@ func (c *diskCollector) stat(ctx context.Context, point string) (FSStats, error)
 		delete(c.stuck, point)
 		c.mu.Unlock()
 	}()
-	timer := time.NewTimer(statfsTimeout)
+	timer := time.NewTimer(c.timeout)
 	defer timer.Stop()
 	select {
 	case a := <-done:
@@ -239,5 +240,5 @@ func (c *diskCollector) stat(ctx context.Context, point string) (FSStats, error)
 	if ctx.Err() != nil {
 		return FSStats{}, ctx.Err()
 	}
-	return FSStats{}, fmt.Errorf("statfs timed out after %s", statfsTimeout)
+	return FSStats{}, fmt.Errorf("statfs timed out after %s", c.timeout)
 }

@@ -99,7 +99,8 @@ type procKey struct {
 // resident memory. Its value is the number of processes. Only counts become
 // metrics: per-process series would be unbounded.
 type processesCollector struct {
-	env env
+	env      env
+	pageSize float64 // bytes, to convert RSS pages
 
 	mu       sync.Mutex
 	prev     map[procKey]float64 // CPU seconds at the previous run
@@ -137,7 +138,6 @@ func (c *processesCollector) Collect(ctx context.Context) (Collected, error) {
 	if c.buf == nil {
 		c.buf = make([]byte, 4096)
 	}
-	pageSize := float64(os.Getpagesize())
 
 	cur := make(map[procKey]float64, len(names))
 	samples := make([]procSample, 0, len(names))
@@ -174,7 +174,7 @@ func (c *processesCollector) Collect(ctx context.Context) (Collected, error) {
 		case uptime > p.Start:
 			pct = 100 * p.CPU / (uptime - p.Start)
 		}
-		samples = append(samples, procSample{name: p.Comm, cpu: max(pct, 0), rss: p.RSSPages * pageSize})
+		samples = append(samples, procSample{name: p.Comm, cpu: max(pct, 0), rss: p.RSSPages * c.pageSize})
 	}
 	c.prev, c.prevTime = cur, now
 
@@ -186,7 +186,13 @@ func (c *processesCollector) Collect(ctx context.Context) (Collected, error) {
 
 	var msg strings.Builder
 	fmt.Fprintf(&msg, "%d processes (%d running, %d blocked, %d zombie)", total, byState['R'], byState['D'], byState['Z'])
-	sort.Slice(samples, func(i, j int) bool { return samples[i].cpu > samples[j].cpu })
+	// Ties (idle processes) are broken by name, so the message is stable.
+	sort.Slice(samples, func(i, j int) bool {
+		if samples[i].cpu != samples[j].cpu {
+			return samples[i].cpu > samples[j].cpu
+		}
+		return samples[i].name < samples[j].name
+	})
 	for i, s := range samples[:min(topN, len(samples))] {
 		if s.cpu < 0.05 {
 			break
@@ -198,7 +204,12 @@ func (c *processesCollector) Collect(ctx context.Context) (Collected, error) {
 		}
 		fmt.Fprintf(&msg, "%s %.1f%%", s.name, s.cpu)
 	}
-	sort.Slice(samples, func(i, j int) bool { return samples[i].rss > samples[j].rss })
+	sort.Slice(samples, func(i, j int) bool {
+		if samples[i].rss != samples[j].rss {
+			return samples[i].rss > samples[j].rss
+		}
+		return samples[i].name < samples[j].name
+	})
 	for i, s := range samples[:min(topN, len(samples))] {
 		if s.rss <= 0 {
 			break

@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -29,6 +30,10 @@ func NewRegistry(opts Options) *Registry {
 	if statfs == nil {
 		statfs = statfsPath
 	}
+	pageSize := float64(opts.pageSize)
+	if pageSize <= 0 {
+		pageSize = float64(os.Getpagesize())
+	}
 	tail := opts.SyslogTailBytes
 	if tail <= 0 {
 		tail = DefaultSyslogTailBytes
@@ -41,7 +46,7 @@ func NewRegistry(opts Options) *Registry {
 		&networkCollector{env: e, loopback: opts.IncludeLoopback},
 		newDiskCollector(e, statfs),
 		&usersCollector{env: e},
-		&processesCollector{env: e},
+		&processesCollector{env: e, pageSize: pageSize},
 		&syslogCollector{env: e, tail: tail},
 	}
 	r := &Registry{byName: make(map[string]Collector, len(all))}
