@@ -43,6 +43,9 @@ type Deps struct {
 	// UI is the web UI's files; nil serves none.
 	UI   fs.FS
 	Auth auth.Options
+	// CACert is the PEM CA certificate agents pin at enrolment ("" over
+	// plain HTTP).
+	CACert string
 	// Routes adds further route groups (the query and management APIs) to the
 	// authenticated router.
 	Routes []func(authed *gin.RouterGroup)
@@ -72,7 +75,9 @@ func New(d Deps) http.Handler {
 	r.GET("/-/ready", func(c *gin.Context) { c.String(http.StatusOK, "Prophasis is Ready.\n") })
 
 	authed := r.Group("/", auth.Middleware(d.Store, d.Auth))
-	agentapi.Register(authed.Group("/agent/v1"), d.Ingest, d.Logger)
+	agentapi.Register(r.Group("/agent/v1"), authed.Group("/agent/v1"), agentapi.Deps{
+		Store: d.Store, Ingest: d.Ingest, Logger: d.Logger, CACert: d.CACert,
+	})
 	rw := gin.WrapH(d.Ingest.RemoteWriteHandler())
 	authed.POST("/api/v1/write", auth.Require(store.RoleAgent, store.RoleAdmin), rw)
 	authed.GET("/metrics", auth.Require(store.RoleAdmin, store.RoleViewer), selfMetrics(d.Gatherer))

@@ -43,8 +43,12 @@ type PlanRun struct {
 	// Builtin plugins have neither.
 	Version string `json:"version,omitempty"`
 	SHA256  string `json:"sha256,omitempty"`
-	// Entrypoint is the file to run inside the unpacked package.
+	// Entrypoint is the file to run inside the unpacked package, an
+	// absolute path on the host (a Debian-installed Nagios plugin), or for
+	// builtin plugins the collector's name.
 	Entrypoint string `json:"entrypoint,omitempty"`
+	// Args are the program's arguments.
+	Args []string `json:"args,omitempty"`
 	// Params are passed to the plugin (as arguments for Nagios plugins, as
 	// environment variables for Munin and exec plugins).
 	Params    map[string]string `json:"params,omitempty"`
