@@ -176,3 +176,38 @@ func TestTruncate(t *testing.T) {
 		t.Errorf("truncate changed a short string: %q", got)
 	}
 }
+
+// copyFixture copies testdata/root into a temporary directory, for tests that
+// change files between two samples.
+func copyFixture(t testing.TB) string {
+	t.Helper()
+	dst := t.TempDir()
+	if err := os.CopyFS(dst, os.DirFS(filepath.Join("testdata", "root"))); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func writeFile(t testing.TB, root, rel, content string) {
+	t.Helper()
+	path := filepath.Join(root, rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// steppedRegistry is a fixture registry on root whose clock advances by step
+// at every reading.
+func steppedRegistry(t testing.TB, root string, step time.Duration) *Registry {
+	t.Helper()
+	now := fixtureTime
+	return NewRegistry(Options{
+		Root:     root,
+		Now:      func() time.Time { now = now.Add(step); return now },
+		statfs:   fixtureStatfs,
+		pageSize: 4096,
+	})
+}

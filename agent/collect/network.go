@@ -118,11 +118,19 @@ func (c *networkCollector) Collect(context.Context) (Collected, error) {
 			counter("transmit_drops_total", "", d.TxDrops, "interface", l),
 		)
 		p, ok := prev[d.Interface]
-		if !haveRate || !ok || d.RxBytes < p.RxBytes || d.TxBytes < p.TxBytes {
-			// New interface or counters reset: no rate this time.
+		switch {
+		case !haveRate:
 			if d.RxBytes+d.TxBytes > 0 {
 				parts = append(parts, fmt.Sprintf("%s rx %s tx %s", l, humanBytes(d.RxBytes), humanBytes(d.TxBytes)))
 			}
+			continue
+		case !ok:
+			parts = append(parts, l+" appeared")
+			continue
+		case d.RxBytes < p.RxBytes || d.TxBytes < p.TxBytes:
+			// The driver was reloaded or the counters wrapped: no rate
+			// this time.
+			parts = append(parts, l+" counters reset")
 			continue
 		}
 		rx, tx := (d.RxBytes-p.RxBytes)/elapsed, (d.TxBytes-p.TxBytes)/elapsed
