@@ -98,6 +98,11 @@ func Register(g *gin.RouterGroup, st store.Store, msgs MessageReader, logger *sl
 	g.POST("/tokens", write, h.createToken)
 	g.DELETE("/tokens/:id", write, h.revokeToken)
 
+	// Enrolment tokens are credentials too: admins only.
+	g.POST("/enrollments", write, h.createEnrollment)
+	g.GET("/agents", read, h.listAgents)
+	g.DELETE("/agents/:host", write, h.revokeAgent)
+
 	g.GET("/messages", read, h.messages)
 	g.POST("/apply", write, h.apply)
 	g.GET("/export", read, h.export)

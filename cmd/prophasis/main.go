@@ -3,6 +3,7 @@
 //	prophasis serve [flags]          run the server
 //	prophasis apply -f FILE.yaml     apply declarative configuration
 //	prophasis export                 print the configuration as YAML
+//	prophasis token create HOST      a one-time enrolment token for an agent
 //	prophasis loadgen [flags]        simulate agents for capacity planning
 //	prophasis version
 //
@@ -30,6 +31,7 @@ var commands = map[string]command{
 	"serve":   {"run the server", runServe},
 	"apply":   {"apply a declarative configuration file (hosts, groups, checks, ...)", runApply},
 	"export":  {"print the server's configuration as a YAML file for apply", runExport},
+	"token":   {"token create HOST: a one-time enrolment token for a host's agent", runToken},
 	"loadgen": {"simulate agents pushing results, for capacity planning", runLoadgen},
 	"version": {"print the version", runVersion},
 }
@@ -59,7 +61,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: prophasis COMMAND [flags]\n\ncommands:")
-	for _, n := range []string{"serve", "apply", "export", "loadgen", "version"} {
+	for _, n := range []string{"serve", "apply", "export", "token", "loadgen", "version"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(os.Stderr, "\nprophasis COMMAND -h shows a command's flags.")
