@@ -136,7 +136,7 @@ func (s FSStats) usedPercent() float64 {
 	if used+s.Available <= 0 {
 		return 0
 	}
-	return 100 * used / (used + s.Available)
+	return min(max(100*used/(used+s.Available), 0), 100)
 }
 
 func (c *diskCollector) Collect(ctx context.Context) (Collected, error) {

@@ -33,7 +33,8 @@ func (m Meminfo) UsedPercent() float64 {
 	if m.Total <= 0 {
 		return 0
 	}
-	return 100 * m.Used() / m.Total
+	// min: 100*x/x is not always exactly 100 in floating point.
+	return min(100*m.Used()/m.Total, 100)
 }
 
 // ParseMeminfo parses /proc/meminfo. Values are converted from kB (the
