@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/oklog/run"
@@ -24,6 +26,7 @@ import (
 	"github.com/prophasis/prophasis/api/auth"
 	"github.com/prophasis/prophasis/frontend"
 	"github.com/prophasis/prophasis/ingest"
+	"github.com/prophasis/prophasis/server/certs"
 	"github.com/prophasis/prophasis/store"
 	"github.com/prophasis/prophasis/tsdb"
 )
@@ -47,6 +50,14 @@ type Options struct {
 	// LoopbackReads lets unauthenticated loopback clients read (Grafana on
 	// the same machine).
 	LoopbackReads bool
+	// TLSAuto serves HTTPS with a CA and certificate generated into
+	// DATA/tls (kept across restarts); agents pin the CA at enrolment.
+	TLSAuto bool
+	// TLSHosts are the names and addresses the generated certificate is
+	// for; empty means the listen address, localhost and the hostname.
+	TLSHosts []string
+	// TLSCert and TLSKey serve HTTPS with given files instead.
+	TLSCert, TLSKey string
 	// Version is reported by the build-info endpoint.
 	Version string
 }
@@ -102,6 +113,11 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 
 	in := ingest.New(db, st, nil, logger, ingest.Options{MaxAge: tsdbOpts.OutOfOrderWindow})
 
+	tlsConfig, caPEM, err := serverTLS(opts, logger)
+	if err != nil {
+		return err
+	}
+
 	handler := api.New(api.Deps{
 		Logger:   logger,
 		Store:    st,
@@ -109,11 +125,17 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 		Gatherer: reg,
 		UI:       frontend.FS(),
 		Auth:     auth.Options{LoopbackReads: opts.LoopbackReads},
+		CACert:   string(caPEM),
 		Routes:   routes(st, db, opts, logger),
 	})
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.Listen, err)
+	}
+	scheme := "http"
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+		scheme = "https"
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -128,7 +150,7 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 	var g run.Group
 	g.Add(run.ContextHandler(ctx))
 	g.Add(func() error {
-		logger.Info("serving", "addr", ln.Addr().String(), "data_dir", opts.DataDir)
+		logger.Info("serving", "addr", ln.Addr().String(), "scheme", scheme, "data_dir", opts.DataDir)
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
 		}
@@ -153,6 +175,55 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 	}
 	logger.Info("shutting down")
 	return err
+}
+
+// serverTLS returns the TLS configuration (nil for plain HTTP) and the CA
+// certificate agents should pin (nil when unknown: given certificate files
+// are trusted through the system's roots).
+func serverTLS(opts Options, logger *slog.Logger) (*tls.Config, []byte, error) {
+	switch {
+	case opts.TLSAuto && opts.TLSCert != "":
+		return nil, nil, errors.New("give either --tls-auto or --tls-cert/--tls-key, not both")
+	case opts.TLSAuto:
+		hosts := opts.TLSHosts
+		if len(hosts) == 0 {
+			hosts = defaultTLSHosts(opts.Listen)
+		}
+		auto, err := certs.Ensure(filepath.Join(opts.DataDir, "tls"), hosts, time.Now())
+		if err != nil {
+			return nil, nil, err
+		}
+		logger.Info("serving HTTPS with the generated CA", "hosts", strings.Join(hosts, ","), "ca_sha256", auto.CASHA256)
+		return auto.Config, auto.CACertPEM, nil
+	case opts.TLSCert != "" || opts.TLSKey != "":
+		pair, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tls certificate: %w", err)
+		}
+		return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}, nil, nil
+	}
+	return nil, nil, nil
+}
+
+// defaultTLSHosts names what an agent may dial: the listen host (unless it
+// is a wildcard, then every local address), localhost and the hostname.
+func defaultTLSHosts(listen string) []string {
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if name, err := os.Hostname(); err == nil && name != "" {
+		hosts = append(hosts, name)
+	}
+	h, _, _ := net.SplitHostPort(listen)
+	if ip := net.ParseIP(h); h != "" && (ip == nil || !ip.IsUnspecified()) {
+		return append(hosts, h)
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+				hosts = append(hosts, n.IP.String())
+			}
+		}
+	}
+	return hosts
 }
 
 // bootstrap creates the admin user and token on the first start and writes

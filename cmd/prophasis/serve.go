@@ -55,6 +55,10 @@ type fileConfig struct {
 	QueryTimeout     model.Duration `yaml:"query_timeout"`
 	QueryMaxSamples  int            `yaml:"query_max_samples"`
 	LoopbackReads    bool           `yaml:"loopback_reads"`
+	TLSAuto          bool           `yaml:"tls_auto"`
+	TLSHosts         []string       `yaml:"tls_hosts"`
+	TLSCert          string         `yaml:"tls_cert"`
+	TLSKey           string         `yaml:"tls_key"`
 	LogLevel         string         `yaml:"log_level"`
 	LogFormat        string         `yaml:"log_format"`
 }
@@ -71,6 +75,10 @@ func runServe(ctx context.Context, args []string) error {
 	fs.Var(durationFlag{&opts.OutOfOrderWindow}, "out-of-order-window", "how old a replayed agent result may be (default 7d)")
 	fs.Var(durationFlag{&opts.QueryTimeout}, "query-timeout", "PromQL query timeout (default 2m)")
 	fs.IntVar(&opts.QueryMaxSamples, "query-max-samples", opts.QueryMaxSamples, "most samples one query may load (default 50000000)")
+	fs.BoolVar(&opts.TLSAuto, "tls-auto", opts.TLSAuto, "serve HTTPS with a CA and certificate generated into DATA/tls")
+	tlsHosts := fs.String("tls-hosts", "", "comma-separated names and addresses for the generated certificate (default: the listen address, localhost, the hostname)")
+	fs.StringVar(&opts.TLSCert, "tls-cert", opts.TLSCert, "serve HTTPS with this certificate file (PEM)")
+	fs.StringVar(&opts.TLSKey, "tls-key", opts.TLSKey, "the key of --tls-cert (PEM)")
 	fs.BoolVar(&opts.LoopbackReads, "loopback-reads", opts.LoopbackReads, "let unauthenticated clients on loopback read (for a local Grafana)")
 	fs.StringVar(&logLevel, "log-level", logLevel, "debug, info, warn or error")
 	fs.StringVar(&logFormat, "log-format", logFormat, "text or json")
@@ -79,6 +87,9 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *tlsHosts != "" {
+		opts.TLSHosts = strings.Split(*tlsHosts, ",")
 	}
 	if *configFile != "" {
 		set := map[string]bool{}
@@ -120,6 +131,10 @@ func loadConfig(path string, set map[string]bool, opts *server.Options, logLevel
 	apply("query-timeout", fc.QueryTimeout != 0, func() { opts.QueryTimeout = time.Duration(fc.QueryTimeout) })
 	apply("query-max-samples", fc.QueryMaxSamples != 0, func() { opts.QueryMaxSamples = fc.QueryMaxSamples })
 	apply("loopback-reads", fc.LoopbackReads, func() { opts.LoopbackReads = true })
+	apply("tls-auto", fc.TLSAuto, func() { opts.TLSAuto = true })
+	apply("tls-hosts", len(fc.TLSHosts) > 0, func() { opts.TLSHosts = fc.TLSHosts })
+	apply("tls-cert", fc.TLSCert != "", func() { opts.TLSCert = fc.TLSCert })
+	apply("tls-key", fc.TLSKey != "", func() { opts.TLSKey = fc.TLSKey })
 	apply("log-level", fc.LogLevel != "", func() { *logLevel = fc.LogLevel })
 	apply("log-format", fc.LogFormat != "", func() { *logFormat = fc.LogFormat })
 	return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("config %q: err = %v, want %q", body, err, want)
 		}
-		if opts != server.Defaults() {
+		if !reflect.DeepEqual(opts, server.Defaults()) {
 			t.Fatalf("config %q: a refused file changed options to %+v", body, opts)
 		}
 	}

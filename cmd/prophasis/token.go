@@ -3,12 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -52,7 +57,29 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := json.Unmarshal(env.Data, &e); err != nil {
 		return fmt.Errorf("server answered with an unexpected enrolment: %w", err)
 	}
-	fmt.Fprintf(stdout, "Enrolment token for %s, valid once until %s:\n  %s\n\nOn %s, enrol its agent with:\n  prophasis-agent --server %s --enroll-token %s --data-dir %s\n",
-		e.Host, e.ExpiresAt.Format(time.RFC3339), e.Token, e.Host, c.server, e.Token, *agentData)
+	pin := ""
+	if fp, err := caFingerprint(filepath.Join(c.dataDir, "tls", "ca.crt")); err == nil {
+		// The agent checks the server's CA against this before it trusts
+		// it; from then on it pins the CA itself.
+		pin = " --ca-sha256 " + fp
+	} else if strings.HasPrefix(c.server, "http://") {
+		pin = " --allow-http"
+	}
+	fmt.Fprintf(stdout, "Enrolment token for %s, valid once until %s:\n  %s\n\nOn %s, enrol its agent with:\n  prophasis-agent --server %s --enroll-token %s%s --data-dir %s\n",
+		e.Host, e.ExpiresAt.Format(time.RFC3339), e.Token, e.Host, c.server, e.Token, pin, *agentData)
 	return nil
+}
+
+// caFingerprint is the hex SHA-256 of a PEM certificate's DER.
+func caFingerprint(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return "", fmt.Errorf("%s is not PEM", path)
+	}
+	sum := sha256.Sum256(block.Bytes)
+	return hex.EncodeToString(sum[:]), nil
 }
