@@ -9,7 +9,7 @@ import (
 // Text returns b as one line of clean text: invalid UTF-8 becomes U+FFFD,
 // control characters (tabs and newlines included) become spaces, surrounding
 // space is trimmed, and the result is cut to at most max bytes on a rune
-// boundary, ending in "…" when cut.
+// boundary, ending in "…" when cut (and max leaves room for it).
 func Text(b []byte, max int) string {
 	var sb strings.Builder
 	for len(b) > 0 {
@@ -27,7 +27,10 @@ func Text(b []byte, max int) string {
 	if len(s) <= max {
 		return s
 	}
-	const ellipsis = "…"
+	ellipsis := "…"
+	if max < len(ellipsis) { // no room for it
+		ellipsis = ""
+	}
 	cut := max - len(ellipsis)
 	if cut < 0 {
 		cut = 0
