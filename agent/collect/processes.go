@@ -139,6 +139,7 @@ func (c *processesCollector) Collect(ctx context.Context) (Collected, error) {
 		c.buf = make([]byte, 4096)
 	}
 
+	procDir := c.env.path("proc") + "/"
 	cur := make(map[procKey]float64, len(names))
 	samples := make([]procSample, 0, len(names))
 	var byState [256]int
@@ -151,7 +152,7 @@ func (c *processesCollector) Collect(ctx context.Context) (Collected, error) {
 		if err := ctx.Err(); err != nil {
 			return Collected{}, err
 		}
-		b, err := readInto(c.env.path("proc/"+name+"/stat"), c.buf)
+		b, err := readInto(procDir+name+"/stat", c.buf)
 		if err != nil {
 			continue // the process exited meanwhile
 		}
