@@ -50,6 +50,9 @@ type Output struct {
 	// ExitCode is the exit status, or -1 when the process was killed by a
 	// signal or did not start.
 	ExitCode int
+	// Signal is the signal that ended the process, when one did (the
+	// runner's SIGKILL on timeout, or a crash of the plugin); zero otherwise.
+	Signal syscall.Signal
 	// TimedOut is set when the run hit its timeout and its process group
 	// was killed.
 	TimedOut bool
@@ -122,6 +125,10 @@ func (x *Executor) Execute(ctx context.Context, e Execution) Output {
 	start := time.Now()
 	out := Output{ExitCode: -1}
 	timeout := cmp.Or(e.Timeout, DefaultTimeout)
+	if err := ctx.Err(); err != nil {
+		out.Err = fmt.Errorf("run %s: %w", e.Path, err)
+		return out
+	}
 	cmd, stdout, stderr, err := x.start(e)
 	if err != nil {
 		out.Err = err
@@ -160,8 +167,11 @@ func (x *Executor) Execute(ctx context.Context, e Execution) Output {
 		werr = <-waitc
 	}
 	out.Duration = time.Since(start)
-	if cmd.ProcessState != nil {
-		out.ExitCode = cmd.ProcessState.ExitCode()
+	if ps := cmd.ProcessState; ps != nil {
+		out.ExitCode = ps.ExitCode()
+		if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			out.Signal = ws.Signal()
+		}
 	}
 	var exitErr *exec.ExitError
 	if werr != nil && !errors.As(werr, &exitErr) && out.Err == nil {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,8 +36,8 @@ sleep 1000
 	x := newExecutor(t, 0)
 	p := Plugin{Exec: Execution{Path: path, Env: Env(map[string]string{"out": out}), Timeout: 500 * time.Millisecond}}
 	o := x.Execute(t.Context(), p.Exec)
-	if !o.TimedOut || o.ExitCode != -1 || o.Err != nil {
-		t.Errorf("output %+v, want timed out, killed (-1), no error", o)
+	if !o.TimedOut || o.ExitCode != -1 || o.Signal != syscall.SIGKILL || o.Err != nil {
+		t.Errorf("output %+v, want timed out, killed (-1, SIGKILL), no error", o)
 	}
 	if string(o.Stdout) != "started\n" {
 		t.Errorf("stdout %q, want what the plugin printed before its timeout", o.Stdout)
@@ -175,6 +176,21 @@ func TestExitCodes(t *testing.T) {
 		if res.ExitStatus != code || res.Message != "LOAD status "+strconv.Itoa(code)+" | load=1" {
 			t.Errorf("exit %d: DefaultParse gave %+v", code, res)
 		}
+	}
+}
+
+// A plugin that crashes (killed by a signal) gives an unknown result naming
+// the signal, not a made-up exit status.
+func TestKilledBySignal(t *testing.T) {
+	dir, _ := pluginDir(t)
+	x := newExecutor(t, 0)
+	p := Plugin{Exec: Execution{Path: script(t, dir, "crash", "echo partial\nkill -SEGV $$\n")}}
+	o := x.Execute(t.Context(), p.Exec)
+	if o.Signal != syscall.SIGSEGV || o.ExitCode != -1 || o.TimedOut || o.Err != nil {
+		t.Errorf("output %+v, want killed by SIGSEGV", o)
+	}
+	if res := p.Do(t.Context(), x); res.ExitStatus != 3 || res.Message != "plugin killed by signal 11 (segmentation fault)" {
+		t.Errorf("result %+v", res)
 	}
 }
 

@@ -42,8 +42,9 @@ type Plugin struct {
 	Parse func(Output) wire.Result
 }
 
-// Do runs the plugin. A plugin that cannot start or times out gives an
-// unknown result (exit status 3) saying so, without calling Parse; a
+// Do runs the plugin. A plugin that cannot start, times out or is killed by
+// a signal gives an unknown result (exit status 3) saying so, without
+// calling Parse; a
 // truncated output is parsed as far as it goes and the message notes it.
 func (p Plugin) Do(ctx context.Context, x *Executor) wire.Result {
 	out := x.Execute(ctx, p.Exec)
@@ -52,6 +53,8 @@ func (p Plugin) Do(ctx context.Context, x *Executor) wire.Result {
 		return wire.Result{ExitStatus: 3, Message: fmt.Sprintf("cannot run plugin: %v", out.Err)}
 	case out.TimedOut:
 		return timedOut(roundTimeout(p.Exec.Timeout))
+	case out.Signal != 0:
+		return wire.Result{ExitStatus: 3, Message: fmt.Sprintf("plugin killed by signal %d (%s)", int(out.Signal), out.Signal)}
 	}
 	parse := p.Parse
 	if parse == nil {

@@ -151,6 +151,9 @@ func (r *Runner) Stats() Stats {
 // reported; jobs still queued stay queued.
 func (r *Runner) Run(ctx context.Context) error {
 	for {
+		if ctx.Err() != nil {
+			return nil
+		}
 		j, ok := r.pop()
 		if !ok {
 			select {
@@ -159,9 +162,6 @@ func (r *Runner) Run(ctx context.Context) error {
 			case <-r.ready:
 				continue
 			}
-		}
-		if ctx.Err() != nil {
-			return nil
 		}
 		res := r.runOne(ctx, j)
 		if ctx.Err() != nil {
