@@ -157,10 +157,11 @@ func TestRealMemory(t *testing.T) {
 	}
 }
 
-// TestRealMultigraph runs meminfo, a multigraph plugin, which needs
-// MUNIN_CAP_MULTIGRAPH and a state file from Env.
+// TestRealMultigraph runs buddyinfo, a multigraph plugin (one graph and one
+// per memory zone), which refuses to run without MUNIN_CAP_MULTIGRAPH from
+// Env.
 func TestRealMultigraph(t *testing.T) {
-	p, cfg := run(t, "meminfo")
+	p, cfg := run(t, "buddyinfo")
 	if len(cfg.Graphs) < 2 {
 		t.Fatalf("%d graphs, want several", len(cfg.Graphs))
 	}
@@ -173,6 +174,12 @@ func TestRealMultigraph(t *testing.T) {
 			t.Fatalf("metric %+v names a graph the config lacks", m)
 		}
 		graphs[m.Labels["graph"]] = true
+	}
+	if g := cfg.Graph("buddyinfo"); g == nil || g.Title != "Memory fragmentation" {
+		t.Fatalf("no graph buddyinfo titled Memory fragmentation in %+v", cfg)
+	}
+	if !graphs["buddyinfo"] {
+		t.Fatalf("no values of graph buddyinfo")
 	}
 	if len(graphs) < 2 || !strings.HasSuffix(p.Message, " values") || !strings.Contains(p.Message, " graphs, ") {
 		t.Fatalf("%d graphs with values, message %q", len(graphs), p.Message)
