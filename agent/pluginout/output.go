@@ -40,11 +40,14 @@ type Output struct {
 	Stderr []byte
 	// ExitCode is the process's exit code; -1 when it was killed by a signal.
 	ExitCode int
-	// TimedOut says the runner killed the plugin at its timeout.
+	// TimedOut says the runner killed the plugin at its timeout; parsers
+	// then return [TimedOut] without reading the output.
 	TimedOut bool
 	// Timeout is the limit that was hit, for the message; zero if unknown.
 	Timeout time.Duration
-	// Truncated says output beyond the cap was dropped.
+	// Truncated says output beyond the cap was dropped; parsers then add the
+	// note "output truncated". Leave it false when the caller notes the
+	// truncation itself (agent/runner's Plugin task does).
 	Truncated bool
 }
 
