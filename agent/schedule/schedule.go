@@ -39,7 +39,9 @@ type Event struct {
 	// Late is how long after Slot the event was produced.
 	Late time.Duration
 	// Skipped is set when Late exceeds the run's max lateness: the run must
-	// not start; report it (see SkippedResult) instead.
+	// not start; report it (see SkippedResult) instead. A max lateness of
+	// zero means no limit; since fast-forward always picks the latest grid
+	// point, such a run is then at most one period late.
 	Skipped bool
 	// Missed counts the grid points passed over by fast-forward just before
 	// Slot (points of several intervals that coincide may count once each).
