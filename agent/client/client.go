@@ -28,6 +28,20 @@ import (
 // revoked credential). Test with errors.Is.
 var ErrPermanent = errors.New("refused by the server")
 
+// StatusError is a refusal by the server: its HTTP status and message. A
+// 4xx status is ErrPermanent (errors.Is).
+type StatusError struct {
+	Code int
+	Msg  string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Msg) }
+
+// Is makes 4xx refusals match ErrPermanent.
+func (e *StatusError) Is(target error) bool {
+	return target == ErrPermanent && e.Code >= 400 && e.Code < 500
+}
+
 // maxAnswer bounds what the agent reads of an answer.
 const maxAnswer = 8 << 20
 
@@ -142,16 +156,10 @@ func (c *Client) do(ctx context.Context, req *http.Request, out any) (*http.Resp
 	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		if resp.StatusCode >= 400 && resp.StatusCode < 500 {
-			return resp, fmt.Errorf("%w: %s %s: %s", ErrPermanent, req.Method, req.URL.Path, resp.Status)
-		}
-		return resp, fmt.Errorf("%s %s: %s with an answer that is not JSON", req.Method, req.URL.Path, resp.Status)
+		return resp, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, &StatusError{Code: resp.StatusCode, Msg: "answer is not JSON"})
 	}
 	if env.Status != "success" {
-		if resp.StatusCode >= 400 && resp.StatusCode < 500 {
-			return resp, fmt.Errorf("%w: %s %s: %s: %s", ErrPermanent, req.Method, req.URL.Path, resp.Status, env.Error)
-		}
-		return resp, fmt.Errorf("%s %s: %s: %s", req.Method, req.URL.Path, resp.Status, env.Error)
+		return resp, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, &StatusError{Code: resp.StatusCode, Msg: env.Error})
 	}
 	if out != nil {
 		if err := json.Unmarshal(env.Data, out); err != nil {

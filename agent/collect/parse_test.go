@@ -106,3 +106,27 @@ func TestParseProcessStat(t *testing.T) {
 		}
 	}
 }
+
+func TestHumanBytes(t *testing.T) {
+	f := func(in float64, want string) {
+		t.Helper()
+		if got := humanBytes(in); got != want {
+			t.Errorf("humanBytes(%v) = %q, want %q", in, got, want)
+		}
+	}
+	f(0, "0 B")
+	f(1023, "1023 B")
+	f(1024, "1.0 KiB")
+	f(1536*1024*1024, "1.5 GiB")
+	f(math.MaxFloat64, humanBytes(math.MaxFloat64)) // no panic, no loop
+}
+
+func TestTruncate(t *testing.T) {
+	if got := truncate("héllo", 2); got != "h…" {
+		t.Errorf("truncate cut a rune: %q", got)
+	}
+	if got := truncate("short", 10); got != "short" {
+		t.Errorf("truncate changed a short string: %q", got)
+	}
+}
+

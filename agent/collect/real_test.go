@@ -1,3 +1,5 @@
+//go:build linux
+
 package collect
 
 import (
@@ -82,20 +84,3 @@ func TestConcurrentCollect(t *testing.T) {
 	wg.Wait()
 }
 
-// metric returns the value of the first metric called name whose labels
-// include want; -1 if there is none.
-func metric(col Collected, name string, want map[string]string) float64 {
-next:
-	for _, m := range col.Metrics {
-		if m.Name != name {
-			continue
-		}
-		for k, v := range want {
-			if m.Labels[k] != v {
-				continue next
-			}
-		}
-		return m.Value
-	}
-	return -1
-}

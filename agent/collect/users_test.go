@@ -1,3 +1,5 @@
+//go:build linux
+
 package collect
 
 import (
@@ -5,43 +7,6 @@ import (
 	"encoding/binary"
 	"testing"
 )
-
-// utmpRecord mirrors glibc's struct utmp on linux/amd64 and arm64
-// (bits/utmp.h), written independently of the parser's offsets.
-type utmpRecord struct {
-	Type    int16
-	_       [2]byte
-	PID     int32
-	Line    [32]byte
-	ID      [4]byte
-	User    [32]byte
-	Host    [256]byte
-	Exit    [2]int16
-	Session int32
-	TvSec   int32
-	TvUsec  int32
-	AddrV6  [4]int32
-	_       [20]byte
-}
-
-func utmpBytes(t testing.TB, recs ...utmpRecord) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	for _, r := range recs {
-		if err := binary.Write(&buf, binary.LittleEndian, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.Bytes()
-}
-
-func rec(typ int16, user, line, host string, pid, sec int32) utmpRecord {
-	r := utmpRecord{Type: typ, PID: pid, TvSec: sec}
-	copy(r.User[:], user)
-	copy(r.Line[:], line)
-	copy(r.Host[:], host)
-	return r
-}
 
 func TestUtmpRecordSize(t *testing.T) {
 	if n := binary.Size(utmpRecord{}); n != utmpSize {

@@ -32,6 +32,15 @@ type Task interface {
 	Do(ctx context.Context, x *Executor) wire.Result
 }
 
+// TaskFunc is a Task made of a function, for kinds that need more than one
+// process per run: a Munin plugin is run with "config", then without
+// arguments, both inside one job so nothing runs in between. Each call of
+// x.Execute gets the executor's timeout, cap and user.
+type TaskFunc func(ctx context.Context, x *Executor) wire.Result
+
+// Do calls f.
+func (f TaskFunc) Do(ctx context.Context, x *Executor) wire.Result { return f(ctx, x) }
+
 // Plugin is a Task that runs a plugin process and turns its output into a
 // result.
 type Plugin struct {

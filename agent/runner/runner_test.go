@@ -291,6 +291,25 @@ func TestCollectorTimeout(t *testing.T) {
 	}
 }
 
+// A TaskFunc runs several processes in one job (Munin's config, then
+// fetch), and nothing else runs in between.
+func TestTaskFuncTwoProcesses(t *testing.T) {
+	dir, _ := pluginDir(t)
+	path := script(t, dir, "munin", "if [ \"$1\" = config ]; then echo 'graph_title Load'; else echo 'load.value 0.5'; fi\n")
+	d := newDone()
+	r := newRunner(t, d)
+	r.Submit(Job{Plugin: "load", Task: TaskFunc(func(ctx context.Context, x *Executor) wire.Result {
+		config := x.Execute(ctx, Execution{Path: path, Args: []string{"config"}})
+		fetch := x.Execute(ctx, Execution{Path: path})
+		return wire.Result{Message: strings.TrimSpace(string(config.Stdout)) + " / " + strings.TrimSpace(string(fetch.Stdout))}
+	})})
+	startRunner(t, r)
+	d.wait(t, 1)
+	if got := d.all()[0]; got.Message != "graph_title Load / load.value 0.5" || got.Plugin != "load" {
+		t.Errorf("result %+v", got)
+	}
+}
+
 func TestSubmitChecks(t *testing.T) {
 	d := newDone()
 	r, err := New(Config{Done: d.add, QueueLimit: 2})

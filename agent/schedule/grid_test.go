@@ -38,9 +38,9 @@ func TestGridPoints(t *testing.T) {
 	f(now, time.Minute, now)
 	f(now.Add(-time.Hour), time.Minute, now)
 	f(now.Add(-time.Hour-time.Second), 7*time.Second, now)
-	f(now.Add(time.Hour), time.Minute, now)                          // not started yet
+	f(now.Add(time.Hour), time.Minute, now)                            // not started yet
 	f(time.Date(1500, 1, 1, 0, 0, 3, 0, time.UTC), 7*time.Second, now) // Sub would saturate
-	f(time.Time{}, 5*time.Minute, now)                               // zero start: the Unix epoch
+	f(time.Time{}, 5*time.Minute, now)                                 // zero start: the Unix epoch
 	f(time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour, now)
 }
 
