@@ -118,7 +118,7 @@ func (s *Scheduler) SetPlan(runs []wire.PlanRun) error {
 		old := s.entries[k]
 		e := &entry{run: r}
 		switch {
-		case old != nil && slices.Equal(old.run.Intervals, r.Intervals):
+		case old != nil && sameIntervals(old.run.Intervals, r.Intervals):
 			e.next, e.last = old.next, old.last
 		case old != nil && !old.last.IsZero():
 			// Rescheduled: never hand over a slot at or before the last one
@@ -237,4 +237,12 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// sameIntervals compares instants with Equal: the same start decoded twice
+// may carry different *time.Location values.
+func sameIntervals(a, b []wire.Interval) bool {
+	return slices.EqualFunc(a, b, func(x, y wire.Interval) bool {
+		return x.Start.Equal(y.Start) && x.Period == y.Period
+	})
 }

@@ -218,6 +218,8 @@ func TestReplacePlan(t *testing.T) {
 		time.Sleep(2*time.Minute + 10*time.Second)
 
 		x.Version = "2"
+		// The same instant in another zone is the same grid.
+		x.Intervals = []wire.Interval{every(base.In(time.FixedZone("CET", 3600)), time.Minute)}
 		z := wire.PlanRun{Check: "c", Plugin: "z", Intervals: []wire.Interval{every(base.Add(time.Minute), 5*time.Minute)}}
 		r.Intervals = []wire.Interval{every(base, time.Minute)}
 		if err := s.SetPlan([]wire.PlanRun{x, z, r}); err != nil {
