@@ -6,11 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"math"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -96,4 +94,3 @@ func TestMissingFiles(t *testing.T) {
 		t.Errorf("syslog without a file: %+v", col)
 	}
 }
-

@@ -158,4 +158,3 @@ func rec(typ int16, user, line, host string, pid, sec int32) utmpRecord {
 	copy(r.Host[:], host)
 	return r
 }
-

@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -129,4 +130,3 @@ func TestTruncate(t *testing.T) {
 		t.Errorf("truncate changed a short string: %q", got)
 	}
 }
-

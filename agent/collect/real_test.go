@@ -83,4 +83,3 @@ func TestConcurrentCollect(t *testing.T) {
 	}
 	wg.Wait()
 }
-

@@ -3,7 +3,6 @@
 package collect
 
 import (
-	"bytes"
 	"encoding/binary"
 	"testing"
 )
