@@ -76,6 +76,35 @@ echo done
 	pidsGone(t, filepath.Join(out, "pids"), 1)
 }
 
+// A child that leaves the plugin's process group (setsid) cannot be killed
+// with it, but holding the output pipe open does not hold up the runner
+// beyond drainGrace.
+func TestEscapedChildDoesNotBlock(t *testing.T) {
+	dir, out := pluginDir(t)
+	pids := filepath.Join(out, "pids")
+	path := script(t, dir, "escape", `setsid sleep 1000 &
+echo $! > "$PROPHASIS_PARAM_OUT/pids"
+echo done
+`)
+	t.Cleanup(func() {
+		b, _ := os.ReadFile(pids)
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+			var ws syscall.WaitStatus
+			syscall.Wait4(pid, &ws, 0, nil) // reparented to the test (a subreaper)
+		}
+	})
+	start := time.Now()
+	o := newExecutor(t, 0).Execute(t.Context(), Execution{Path: path, Env: Env(map[string]string{"out": out}), Timeout: 20 * time.Second})
+	if took := time.Since(start); took > drainGrace+3*time.Second {
+		t.Errorf("Execute took %s: it waited for the escaped child", took)
+	}
+	if o.TimedOut || o.ExitCode != 0 || string(o.Stdout) != "done\n" {
+		t.Errorf("output %+v, want exit 0 with \"done\"", o)
+	}
+	groupGone(t, o.PID)
+}
+
 // A fork bomb (guarded: a binary tree of 127 shells, each also running a
 // sleep) is bounded by the timeout, and nothing of it survives.
 func TestForkBombBounded(t *testing.T) {

@@ -297,3 +297,27 @@ func TestEventOrder(t *testing.T) {
 		}
 	})
 }
+
+// When the wall clock steps back, runs restart on the grid from the new
+// time instead of waiting for their old next points (a gap as long as the
+// step). synctest's clock never goes back, so this drives due directly.
+func TestClockStepBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := time.Now()
+		s := New(nil, func(Event) {})
+		if err := s.SetPlan([]wire.PlanRun{{Check: "c", Plugin: "p", Intervals: []wire.Interval{every(base, time.Minute)}}}); err != nil {
+			t.Fatal(err)
+		}
+		slots := func(now time.Duration) []string {
+			var out []string
+			for _, ev := range s.due(base.Add(now)) {
+				out = append(out, ev.Slot.Sub(base).String())
+			}
+			return out
+		}
+		checkSlots(t, "at 5m", slots(5*time.Minute), want("5m0s"))
+		checkSlots(t, "stepped back to 2m30s", slots(2*time.Minute+30*time.Second), nil)
+		checkSlots(t, "at 3m after the step", slots(3*time.Minute), want("3m0s"))
+		checkSlots(t, "at 3m30s", slots(3*time.Minute+30*time.Second), nil)
+	})
+}
