@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prophasis/prophasis/wire"
 )
@@ -149,10 +150,8 @@ func truncate(s string, n int) string {
 		return s
 	}
 	i := n
-	for i > 0 && !utf8RuneStart(s[i]) {
+	for i > 0 && !utf8.RuneStart(s[i]) {
 		i--
 	}
 	return s[:i] + "…"
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
