@@ -1,8 +1,28 @@
 // Package collect holds prophasis-agent's built-in collectors: uptime, load,
 // memory, CPU times, network, disk usage, logged-in users, processes and
-// recent syslog errors. They read /proc, /sys, utmp and log files directly,
-// never starting a process, so they are cheap enough to run every minute on
-// every host. Their results are also the status fields the mesh gossips.
+// recent syslog errors. They read /proc, utmp and log files directly, never
+// starting a process, so they are cheap enough to run every minute on every
+// host. Their results are also the status fields the mesh gossips.
+//
+// Each collector yields a value, a message and metrics, like a plugin run:
+//
+//	uptime     seconds since boot
+//	load       load1; message "load average: 0.52, 0.48, 0.41"
+//	memory     used percent (total minus available, as free(1) counts it)
+//	cpu        busy percent since the previous run (since boot on the first)
+//	network    received plus transmitted bytes per second since the previous
+//	           run (none on the first); lo is left out unless asked
+//	disk       the highest used percent of any real filesystem; the message
+//	           names that mount (pseudo, memory-backed, overlay and squashfs
+//	           filesystems are left out: see skippedFSTypes in disk.go)
+//	users      login sessions in utmp
+//	processes  number of processes; the message names the top five by CPU
+//	           and by resident memory
+//	syslog     error lines at the end of /var/log/syslog or /var/log/messages
+//
+// Metric names follow Prometheus conventions (used_bytes, seconds_total) and
+// become prophasis_<collector>_<name> on the server; counters are marked as
+// such, so graphs show them as rates.
 //
 // Only the agent (agent and its sub-packages, cmd/prophasis-agent) may import
 // this package. It imports nothing but the standard library and wire, so the
@@ -61,8 +81,10 @@ type Collector interface {
 
 // Options configure a Registry's collectors.
 type Options struct {
-	// Root is the directory under which proc, sys, var/run/utmp and
-	// var/log are read; "" means "/". Tests point it at a fixture tree.
+	// Root is the directory under which proc, run/utmp, var/run/utmp and
+	// var/log are read and mount points are statted; "" means "/". Tests
+	// point it at a fixture tree; an agent in a container can point it at
+	// the host's root mounted read-only.
 	Root string
 	// Now returns the current time; nil means time.Now. Rates (network,
 	// per-process CPU) and the boot time are computed with it.
