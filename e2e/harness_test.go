@@ -4,6 +4,7 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"bufio"
 	"bytes"
 	"context"
@@ -31,7 +32,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	cmd := exec.Command("go", "build", "-o", dir+"/", "../cmd/prophasis")
+	cmd := exec.Command("go", "build", "-o", dir+"/", "../cmd/prophasis", "../cmd/prophasis-agent")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build binaries:", err)
@@ -74,7 +75,13 @@ func startServer(t *testing.T, dataDir string, extra ...string) *serverProc {
 	}
 	addr := freeAddr(t)
 	args := append([]string{"serve", "--listen", addr, "--data-dir", dataDir}, extra...)
-	s := &serverProc{t: t, URL: "http://" + addr, DataDir: dataDir, done: make(chan error, 1)}
+	scheme := "http"
+	for _, a := range extra {
+		if a == "--tls-auto" {
+			scheme = "https"
+		}
+	}
+	s := &serverProc{t: t, URL: scheme + "://" + addr, DataDir: dataDir, done: make(chan error, 1)}
 	s.cmd = exec.Command(filepath.Join(binDir, "prophasis"), args...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -103,7 +110,7 @@ func startServer(t *testing.T, dataDir string, extra ...string) *serverProc {
 	})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		res, err := http.Get(s.URL + "/-/ready")
+		res, err := insecureClient.Get(s.URL + "/-/ready")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
@@ -165,7 +172,7 @@ func (s *serverProc) do(method, path, contentType string, body io.Reader, hdr ..
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := insecureClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -176,6 +183,10 @@ func (s *serverProc) do(method, path, contentType string, body io.Reader, hdr ..
 	}
 	return res.StatusCode, b
 }
+
+// insecureClient talks to test servers, whose --tls-auto CA the test
+// does not pin (the agent under test does).
+var insecureClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 
 // bearer is an http.RoundTripper adding a token, for the Prometheus client.
 type bearer struct{ token string }

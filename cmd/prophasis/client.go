@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -81,7 +83,7 @@ func (c *client) do(ctx context.Context, method, path, contentType, accept strin
 		req.Header.Set("Accept", accept)
 	}
 	// Applying thousands of hosts is one transaction on the server; give it time.
-	hc := &http.Client{Timeout: 5 * time.Minute}
+	hc := &http.Client{Timeout: 5 * time.Minute, Transport: c.transport()}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return envelope{}, nil, fmt.Errorf("cannot reach the server at %s (is `prophasis serve` running?): %w", c.server, err)
@@ -109,6 +111,25 @@ func (c *client) do(ctx context.Context, method, path, contentType, accept strin
 		return envelope{}, nil, fmt.Errorf("server refused (%s, %s):\n%s", resp.Status, env.ErrorType, msg)
 	}
 	return env, raw, nil
+}
+
+// transport trusts, besides the system's roots, the CA a --tls-auto server
+// made in its data directory, so the operator commands work on the server
+// host without extra flags.
+func (c *client) transport() http.RoundTripper {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	pem, err := os.ReadFile(filepath.Join(c.dataDir, "tls", "ca.crt"))
+	if err != nil {
+		return tr
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if pool.AppendCertsFromPEM(pem) {
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return tr
 }
 
 func snippet(b []byte) string {

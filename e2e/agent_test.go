@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// agentProc is a running prophasis-agent.
+type agentProc struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	log  bytes.Buffer
+	done chan error
+}
+
+func startAgent(t *testing.T, args ...string) *agentProc {
+	t.Helper()
+	a := &agentProc{done: make(chan error, 1)}
+	a.cmd = exec.Command(filepath.Join(binDir, "prophasis-agent"), args...)
+	stderr, err := a.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			a.mu.Lock()
+			a.log.WriteString(sc.Text() + "\n")
+			a.mu.Unlock()
+		}
+		a.done <- a.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if a.cmd.ProcessState == nil {
+			a.cmd.Process.Kill()
+			<-a.done
+		}
+		if t.Failed() {
+			t.Logf("agent log:\n%s", a.Log())
+		}
+	})
+	return a
+}
+
+func (a *agentProc) Log() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.log.String()
+}
+
+// query runs an instant PromQL query and returns the number of series.
+func (s *serverProc) query(q string) (int, string) {
+	s.t.Helper()
+	code, body := s.do("GET", "/api/v1/query?query="+urlEscape(q), "", nil)
+	if code != 200 {
+		s.t.Fatalf("query %s: %d %s", q, code, body)
+	}
+	var env struct {
+		Data struct {
+			Result []json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		s.t.Fatal(err)
+	}
+	return len(env.Data.Result), string(body)
+}
+
+func urlEscape(s string) string {
+	r := strings.NewReplacer(" ", "%20", "{", "%7B", "}", "%7D", "\"", "%22", "=", "%3D", "+", "%2B", "[", "%5B", "]", "%5D")
+	return r.Replace(s)
+}
+
+// TestAgentEndToEnd: a real server with --tls-auto and a real agent. The
+// agent enrols with a token from `prophasis token create`, checks the
+// server's CA against the printed fingerprint, follows the plan configured
+// through the management API, runs a built-in collector, a real Nagios
+// plugin and a real Munin plugin on a schedule, and their values come back
+// through PromQL.
+func TestAgentEndToEnd(t *testing.T) {
+	s := startServer(t, "", "--tls-auto", "--tls-hosts", "127.0.0.1")
+	out, err := exec.Command(filepath.Join(binDir, "prophasis"), "token", "create", "web1",
+		"--server", s.URL, "--data-dir", s.DataDir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("token create: %v\n%s", err, out)
+	}
+	token := regexp.MustCompile(`phe_[A-Za-z0-9_-]+`).FindString(string(out))
+	fp := regexp.MustCompile(`--ca-sha256 ([0-9a-f]{64})`).FindStringSubmatch(string(out))
+	if token == "" || fp == nil {
+		t.Fatalf("token create printed no token or CA fingerprint:\n%s", out)
+	}
+	// A client of the management API with the server's self-made CA.
+	api := func(method, path string, body any) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		code, resp := s.do(method, "/manage/v1"+path, "application/json", bytes.NewReader(b))
+		if code != 200 {
+			t.Fatalf("%s %s: %d %s", method, path, code, resp)
+		}
+	}
+	api("POST", "/plugins", map[string]any{"name": "load"})
+	api("POST", "/plugins", map[string]any{"name": "check_load", "kind": "nagios", "entrypoint": "/usr/lib/nagios/plugins/check_load",
+		"args": []string{"-w", "50,50,50", "-c", "100,100,100"}})
+	api("POST", "/plugins", map[string]any{"name": "munin_load", "kind": "munin", "entrypoint": "/usr/share/munin/plugins/load"})
+	api("POST", "/schedules", map[string]any{"name": "fast", "intervals": []map[string]any{{"period": "2s"}}})
+
+	dataDir := filepath.Join(t.TempDir(), "agent")
+	// A wrong fingerprint: enrolment refused, nothing saved.
+	bad := startAgent(t, "--server", s.URL, "--enroll-token", token, "--ca-sha256", strings.Repeat("0", 64), "--data-dir", dataDir, "--host", "web1")
+	select {
+	case err := <-bad.done:
+		if err == nil || !strings.Contains(bad.Log(), "not the expected") {
+			t.Fatalf("agent with a wrong CA fingerprint: %v\n%s", err, bad.Log())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("agent with a wrong CA fingerprint kept running")
+	}
+
+	a := startAgent(t, "--server", s.URL, "--enroll-token", token, "--ca-sha256", fp[1], "--data-dir", dataDir, "--host", "web1")
+	fi, err := waitFile(filepath.Join(dataDir, "agent.json"), 30*time.Second)
+	if err != nil {
+		t.Fatalf("agent state: %v\n%s", err, a.Log())
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("agent.json mode %v, want 0600", fi.Mode().Perm())
+	}
+	// The host appeared on enrolment; a check on it reaches the running
+	// agent through its plan long poll.
+	api("POST", "/checks", map[string]any{"name": "resources", "plugins": []string{"load", "check_load", "munin_load"},
+		"hosts": []string{"web1"}, "schedule": "fast"})
+	for _, q := range []string{
+		`prophasis_value{host="web1",plugin="load",check="resources"}`,
+		`prophasis_check_load_load1{host="web1"}`,
+		`prophasis_value{host="web1",plugin="munin_load"}`,
+		`prophasis_result_duration_seconds{host="web1",plugin="check_load"}`,
+	} {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if n, _ := s.query(q); n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				_, body := s.query(`{host="web1"}`)
+				t.Fatalf("no %s after 60 s; web1 has: %s\nagent log:\n%s", q, body, a.Log())
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	// The agent is listed with its version and platform, seen recently.
+	code, body := s.do("GET", "/manage/v1/agents", "", nil)
+	if code != 200 || !strings.Contains(string(body), `"host":"web1"`) || !strings.Contains(string(body), `"os":"linux"`) {
+		t.Fatalf("agents: %d %s", code, body)
+	}
+	// The message log holds the Nagios plugin's own words.
+	code, body = s.do("GET", "/manage/v1/messages?host=web1&plugin=check_load&limit=1", "", nil)
+	if code != 200 || !strings.Contains(string(body), "LOAD OK") {
+		t.Fatalf("messages: %d %s", code, body)
+	}
+	_ = context.Background
+	_ = http.StatusOK
+	_ = fmt.Sprint
+}
+
+func waitFile(path string, d time.Duration) (os.FileInfo, error) {
+	deadline := time.Now().Add(d)
+	for {
+		fi, err := os.Stat(path)
+		if err == nil || time.Now().After(deadline) {
+			return fi, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
