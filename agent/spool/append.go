@@ -13,11 +13,24 @@ import (
 
 // Append writes results to the spool, in order, in one write. When it
 // returns nil they are in the segment file (see the package comment for
-// what that survives); on error none of them is in the spool.
+// what that survives); when the write fails none of them is in the spool.
+// With a negative SyncInterval, Append also syncs.
 func (s *Spool) Append(results ...wire.Result) error {
 	if len(results) == 0 {
 		return nil
 	}
+	if err := s.append(results); err != nil {
+		return err
+	}
+	if s.opts.SyncInterval < 0 {
+		if err := s.Sync(); err != nil {
+			return fmt.Errorf("append: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Spool) append(results []wire.Result) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -50,13 +63,6 @@ func (s *Spool) Append(results ...wire.Result) error {
 	s.nextSeq += uint64(len(results))
 	g.next = s.nextSeq
 	s.dirty = true
-	if s.opts.SyncInterval < 0 {
-		if err := s.wf.Sync(); err != nil {
-			return fmt.Errorf("append: sync spool segment: %w", diskErr(err))
-		}
-		s.dirty = false
-		s.syncs.Add(1)
-	}
 	return nil
 }
 
@@ -96,30 +102,25 @@ func (s *Spool) makeRoom(n int64) error {
 		return nil
 	}
 	var lost uint64
-	var drop []*segment
+	dropped := 0
 	for len(s.segs) > 1 && s.bytes+n > s.opts.MaxBytes {
 		g := s.segs[0]
 		if from := max(g.first, s.head); g.next > from {
 			lost += g.next - from
 		}
+		// The file goes at the next sync, after the ack file records the
+		// new head: a crash before then sends these results after all.
 		s.bytes -= g.disk
-		drop = append(drop, g)
+		g.retire()
+		s.doomed = append(s.doomed, g)
 		s.segs = s.segs[1:]
+		dropped++
 	}
 	s.head = max(s.head, s.segs[0].first)
 	s.dropped += lost
 	s.unreported += lost
-	s.logger.Warn("spool full, dropped the oldest results", "results", lost, "segments", len(drop), "max_bytes", s.opts.MaxBytes)
-	// Record the new head before deleting, so a crash in between cannot
-	// make the deleted results look like an unexplained gap.
-	if err := writeAck(s.dir, ackState{head: s.head, unreported: s.unreported}); err != nil {
-		s.logger.Error("spool cannot record dropped results", "err", err)
-	}
-	for _, g := range drop {
-		if err := g.remove(); err != nil {
-			s.logger.Error("spool cannot remove a dropped segment", "err", err)
-		}
-	}
+	s.ackDirty = true
+	s.logger.Warn("spool full, dropped the oldest results", "results", lost, "segments", dropped, "max_bytes", s.opts.MaxBytes)
 	return nil
 }
 

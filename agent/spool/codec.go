@@ -157,8 +157,37 @@ func (d *decoder) count(min int) int {
 	return int(n)
 }
 
-// decodeResult decodes a payload written by encodeResult.
-func decodeResult(p []byte, r *wire.Result) error {
+// arena hands out the values and metrics of a batch's results from a few
+// large allocations rather than one or two per result: Peek's cost is
+// mostly allocation. The zero value is ready.
+type arena struct {
+	vals    []float64
+	metrics []wire.Metric
+}
+
+func (a *arena) value(v float64) *float64 {
+	if len(a.vals) == cap(a.vals) {
+		a.vals = make([]float64, 0, 256)
+	}
+	a.vals = append(a.vals, v)
+	return &a.vals[len(a.vals)-1]
+}
+
+func (a *arena) metricSlice(n int) []wire.Metric {
+	if n > 64 {
+		return make([]wire.Metric, n)
+	}
+	if cap(a.metrics)-len(a.metrics) < n {
+		a.metrics = make([]wire.Metric, 0, 512)
+	}
+	i := len(a.metrics)
+	a.metrics = a.metrics[:i+n]
+	return a.metrics[i : i+n : i+n]
+}
+
+// decodeResult decodes a payload written by encodeResult, taking memory
+// from a.
+func decodeResult(p []byte, r *wire.Result, a *arena) error {
 	d := decoder{s: string(p)}
 	if d.byte() != codecVersion {
 		return errPayload
@@ -172,8 +201,7 @@ func decodeResult(p []byte, r *wire.Result) error {
 	}
 	r.Timestamp = d.varint()
 	if flags&flagValue != 0 {
-		v := d.float()
-		r.Value = &v
+		r.Value = a.value(d.float())
 	}
 	r.Skipped = flags&flagSkipped != 0
 	r.Duration = d.float()
@@ -181,7 +209,7 @@ func decodeResult(p []byte, r *wire.Result) error {
 	// A metric takes at least 12 bytes: two empty strings, a value, a
 	// counter byte and a label count.
 	if n := d.count(12); n > 0 {
-		r.Metrics = make([]wire.Metric, n)
+		r.Metrics = a.metricSlice(n)
 		for i := range r.Metrics {
 			m := &r.Metrics[i]
 			m.Name = d.string()

@@ -21,7 +21,7 @@ import (
 // pwrite:
 //
 //	appended  results numbered below this were appended (Append returned)
-//	acked     results below this were acked (Ack returned)
+//	acked     results below this were acked (Ack and Sync returned)
 //	intent    no result at or above this has been passed to Ack
 //
 // Results are numbered by their Timestamp.
@@ -80,6 +80,10 @@ func crashChild(dir string, start int) error {
 			end := uint64(b.Results[len(b.Results)-1].Timestamp + 1)
 			write(func(p *[3]uint64) { p[2] = max(p[2], end) })
 			if err := s.Ack(b); err != nil {
+				panic(err)
+			}
+			// An Ack is durable at the next sync.
+			if err := s.Sync(); err != nil {
 				panic(err)
 			}
 			write(func(p *[3]uint64) { p[1] = max(p[1], end) })

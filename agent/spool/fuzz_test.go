@@ -18,7 +18,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	f := func(r wire.Result) {
 		t.Helper()
 		var got wire.Result
-		if err := decodeResult(encodeResult(nil, &r), &got); err != nil {
+		if err := decodeResult(encodeResult(nil, &r), &got, &arena{}); err != nil {
 			t.Fatalf("decode: %v", err)
 		}
 		if !reflect.DeepEqual(got, r) {
@@ -38,7 +38,7 @@ func TestDecodeRejects(t *testing.T) {
 	f := func(name string, p []byte) {
 		t.Helper()
 		var got wire.Result
-		if err := decodeResult(p, &got); err == nil {
+		if err := decodeResult(p, &got, &arena{}); err == nil {
 			t.Fatalf("%s: decoded without error", name)
 		}
 	}
@@ -82,10 +82,10 @@ func FuzzDecodeSegment(f *testing.F) {
 				t.Fatalf("record at %d passed with a wrong checksum", off)
 			}
 			var r wire.Result
-			if decodeResult(payload, &r) == nil {
+			if decodeResult(payload, &r, &arena{}) == nil {
 				// What decodes re-encodes to something that decodes the same.
 				var again wire.Result
-				if err := decodeResult(encodeResult(nil, &r), &again); err != nil {
+				if err := decodeResult(encodeResult(nil, &r), &again, &arena{}); err != nil {
 					t.Fatalf("re-decode: %v", err)
 				}
 				if !equalResults(r, again) {

@@ -48,7 +48,8 @@ func (s *Spool) Peek(limit int) (Batch, error) {
 		return Batch{}, err
 	}
 	at := s.cur
-	b := Batch{first: s.head}
+	b := Batch{first: s.head, Results: make([]wire.Result, 0, max(0, min(limit, s.pending())))}
+	var a arena
 	for len(b.Results) < limit {
 		g := at.seg
 		if at.off >= g.end {
@@ -74,13 +75,12 @@ func (s *Spool) Peek(limit int) (Batch, error) {
 			continue // at.off is now g.end
 		}
 		if seq >= s.head {
-			var r wire.Result
-			if err := decodeResult(p, &r); err != nil {
+			b.Results = append(b.Results, wire.Result{})
+			if err := decodeResult(p, &b.Results[len(b.Results)-1], &a); err != nil {
 				s.logger.Error("spool result undecodable, dropped", "segment", g.path, "offset", at.off, "err", err)
+				b.Results = b.Results[:len(b.Results)-1]
 				s.dropped++
 				s.unreported++
-			} else {
-				b.Results = append(b.Results, r)
 			}
 		}
 		at.off += int64(n)
@@ -96,15 +96,29 @@ func (s *Spool) Peek(limit int) (Batch, error) {
 // only once the server has acknowledged them. Acking an older batch after a
 // newer one, or the same batch twice, does nothing.
 //
-// When the ack file cannot be written (a full disk), Ack returns the error
-// and the results are not removed from disk yet; a later Ack retries.
+// Peek and Len see the acknowledgement at once. It becomes durable, and
+// fully acknowledged segments are deleted, at the next sync (within
+// SyncInterval, or at Sync or Close; in Ack itself when SyncInterval is
+// negative). A crash before then sends these results again, which the
+// server's idempotent ingest absorbs.
 func (s *Spool) Ack(b Batch) error {
+	changed, err := s.ack(b)
+	if err != nil || !changed || s.opts.SyncInterval >= 0 {
+		return err
+	}
+	if err := s.Sync(); err != nil {
+		return fmt.Errorf("ack: %w", err)
+	}
+	return nil
+}
+
+func (s *Spool) ack(b Batch) (changed bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return false, ErrClosed
 	}
-	changed := b.Dropped > 0
+	changed = b.Dropped > 0
 	s.unreported -= min(s.unreported, b.Dropped)
 	if b.end > s.head {
 		changed = true
@@ -114,21 +128,8 @@ func (s *Spool) Ack(b Batch) error {
 			s.cur = b.endAt
 		}
 	}
-	if !changed {
-		return nil
-	}
-	if err := writeAck(s.dir, ackState{head: s.head, unreported: s.unreported}); err != nil {
-		return fmt.Errorf("ack: %w", diskErr(err))
-	}
-	for len(s.segs) > 1 && s.segs[0].next <= s.head {
-		g := s.segs[0]
-		s.segs = s.segs[1:]
-		s.bytes -= g.disk
-		if err := g.remove(); err != nil {
-			s.logger.Error("spool cannot remove an acknowledged segment", "err", err)
-		}
-	}
-	return nil
+	s.ackDirty = s.ackDirty || changed
+	return changed, nil
 }
 
 // index returns g's position in s.segs, or -1.

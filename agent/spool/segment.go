@@ -115,13 +115,18 @@ func (g *segment) reader() (*os.File, error) {
 	return g.rf, nil
 }
 
-// remove deletes the segment's file and marks it gone.
-func (g *segment) remove() error {
+// retire marks the segment gone from the spool and closes its reader.
+func (g *segment) retire() {
 	if g.rf != nil {
 		g.rf.Close()
 		g.rf = nil
 	}
 	g.gone = true
+}
+
+// remove retires the segment and deletes its file.
+func (g *segment) remove() error {
+	g.retire()
 	if err := os.Remove(g.path); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("remove spool segment: %w", err)
 	}

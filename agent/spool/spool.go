@@ -11,23 +11,25 @@
 // length-prefixed, CRC-32C checksummed records, one result each, numbered by
 // a sequence number that grows by one per result; and an ack file, replaced
 // atomically, holding the first sequence number not yet acknowledged.
-// Segments whose results are all acknowledged are deleted.
+// Segments whose results are all acknowledged are deleted once the ack file
+// says so.
 //
 // # Durability
 //
 // Append writes the results to the segment file before it returns (the
 // write-ahead), and fsyncs in groups: at most every Options.SyncInterval
 // (default 1 s) in the background, when Sync or Close is called, and when a
-// segment is full. So:
+// segment is full. Acks are written to the ack file at the same syncs. So:
 //
 //   - a process crash (SIGKILL, panic, OOM kill) loses nothing that Append
 //     accepted: the kernel has the bytes;
 //   - a power loss or kernel crash loses at most the results appended in the
 //     last SyncInterval (set it negative to fsync in every Append);
-//   - a record torn by either is cut off when the spool is next opened.
+//   - a record torn by either is cut off when the spool is next opened;
+//   - either may forget the Acks of the last SyncInterval.
 //
 // Delivery is at least once: a crash between the server's acknowledgement
-// and Ack (or the ack file's write) sends the same results again on restart.
+// and the ack file's write sends the same results again on restart.
 // That is harmless because the server's ingest is idempotent: a result it
 // already holds is counted as a duplicate and not stored twice.
 //
@@ -128,9 +130,11 @@ type Spool struct {
 	head       uint64     // first sequence number neither acknowledged nor dropped
 	nextSeq    uint64     // sequence number of the next appended result
 	bytes      int64
-	dropped    uint64 // lost since Open, plus unreported losses from before
-	unreported uint64 // lost and not yet reported by an acknowledged Batch
-	dirty      bool   // written since the last fsync
+	dropped    uint64     // lost since Open, plus unreported losses from before
+	unreported uint64     // lost and not yet reported by an acknowledged Batch
+	dirty      bool       // written since the last fsync
+	ackDirty   bool       // head or unreported changed since the ack file was written
+	doomed     []*segment // dropped, deleted once the ack file says so
 	closed     bool
 	cur        cursor // where the record numbered head is, when known
 	wbuf       []byte
@@ -163,7 +167,8 @@ func (s *Spool) pending() int {
 }
 
 // Bytes returns the size of the segment files, which includes
-// acknowledged results of segments still being written or read.
+// acknowledged results until the next sync deletes their segment, and of
+// the segment being written.
 func (s *Spool) Bytes() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -179,28 +184,69 @@ func (s *Spool) Dropped() uint64 {
 	return s.dropped
 }
 
-// Sync makes every result appended before it durable.
+// Sync makes every Append and Ack before it durable, and deletes the
+// segments that are acknowledged or dropped. The group commit calls it every
+// SyncInterval; the ack file is written here rather than in every Ack
+// because it costs two fsyncs, and a lost Ack only sends results again.
 func (s *Spool) Sync() error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	s.mu.Lock()
 	f, dirty := s.wf, s.dirty
 	s.dirty = false
+	ack, ackDirty := ackState{head: s.head, unreported: s.unreported}, s.ackDirty
+	s.ackDirty = false
 	s.mu.Unlock()
-	if !dirty || f == nil {
-		return nil
-	}
-	if err := f.Sync(); err != nil {
-		if errors.Is(err, os.ErrClosed) {
-			return nil // a new segment was started, and the old one synced first
+	var err error
+	if dirty && f != nil {
+		// os.ErrClosed: a new segment was started, and the old one synced first.
+		if serr := f.Sync(); serr == nil {
+			s.syncs.Add(1)
+		} else if !errors.Is(serr, os.ErrClosed) {
+			s.mu.Lock()
+			s.dirty = true
+			s.mu.Unlock()
+			err = fmt.Errorf("sync spool segment: %w", serr)
 		}
-		s.mu.Lock()
-		s.dirty = true
-		s.mu.Unlock()
-		return fmt.Errorf("sync spool segment: %w", err)
 	}
-	s.syncs.Add(1)
-	return nil
+	if !ackDirty {
+		return err
+	}
+	if aerr := writeAck(s.dir, ack); aerr != nil {
+		s.mu.Lock()
+		s.ackDirty = true
+		s.mu.Unlock()
+		return errors.Join(err, diskErr(aerr))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.trim(ack.head)
+	return err
+}
+
+// trim deletes the segments whose results are all below head, the
+// acknowledged position the ack file now holds. Deleting them before the
+// ack file says so could make a crash look like lost results.
+func (s *Spool) trim(head uint64) {
+	keep := s.doomed[:0]
+	for _, g := range s.doomed {
+		if g.next > head {
+			keep = append(keep, g)
+			continue
+		}
+		if err := g.remove(); err != nil {
+			s.logger.Error("spool cannot remove a dropped segment", "err", err)
+		}
+	}
+	s.doomed = keep
+	for len(s.segs) > 1 && s.segs[0].next <= head {
+		g := s.segs[0]
+		s.segs = s.segs[1:]
+		s.bytes -= g.disk
+		if err := g.remove(); err != nil {
+			s.logger.Error("spool cannot remove an acknowledged segment", "err", err)
+		}
+	}
 }
 
 // syncLoop is the group commit: one fsync per interval when anything was

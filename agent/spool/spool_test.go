@@ -159,6 +159,9 @@ func TestRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("results differ after the round trip")
 	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
 	if s.Len() != 0 || len(s.segs) != 1 {
 		t.Fatalf("Len %d, %d segments after acking everything; want 0 and 1", s.Len(), len(s.segs))
 	}
@@ -215,7 +218,35 @@ func TestAckThenReopen(t *testing.T) {
 	wantSeq(t, peekAll(t, s), 600, 601)
 }
 
-// lastSegment returns the path of the newest segment file of dir.
+func TestAckDurableAtSync(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SyncInterval: time.Hour}
+	s := open(t, dir, opts)
+	if err := s.Append(results(0, 10)...); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Peek(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ack(b); err != nil {
+		t.Fatal(err)
+	}
+	wantSeq(t, peekAll(t, s), 4, 10)
+	// What a crash now would leave: the ack is not durable yet, and the
+	// acknowledged results would be sent again.
+	crashed := open(t, dir, opts)
+	wantSeq(t, peekAll(t, crashed), 0, 10)
+	crashed.Close()
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	crashed = open(t, dir, opts)
+	wantSeq(t, peekAll(t, crashed), 4, 10)
+	crashed.Close()
+}
+
+// segmentFiles returns the path of the newest segment file of dir.
 func segmentFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	m, err := filepath.Glob(filepath.Join(dir, "*"+segmentExt))
