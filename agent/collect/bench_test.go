@@ -43,3 +43,24 @@ func BenchmarkCollectFixture(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSyslogFullWindow reads a full 64 KiB window of a busy log.
+func BenchmarkSyslogFullWindow(b *testing.B) {
+	root := b.TempDir()
+	var log []byte
+	for i := 0; len(log) < 2*DefaultSyslogTailBytes; i++ {
+		line := "2026-11-21T00:00:01.000000+00:00 web1 systemd[1]: Started Session 4 of user alice.\n"
+		if i%20 == 0 {
+			line = "2026-11-21T00:00:02.000000+00:00 web1 kernel: EXT4-fs error (device sda2): ext4_find_entry\n"
+		}
+		log = append(log, line...)
+	}
+	writeFile(b, root, "var/log/syslog", string(log))
+	c, _ := NewRegistry(Options{Root: root}).Lookup("syslog")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Collect(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -41,16 +41,28 @@ var errorWords = []string{
 // "<PRI>" prefix with severity err (3) or worse, or one of the typical words
 // (error, failed, critical, panic, segfault, out of memory...).
 func IsErrorLine(line string) bool {
+	return isErrorLine([]byte(line), nil)
+}
+
+// isErrorLine is IsErrorLine on bytes; scratch is reused for the lower-case
+// copy, so scanning a window of the log allocates nothing per line.
+func isErrorLine(line, scratch []byte) bool {
 	if len(line) > 2 && line[0] == '<' {
-		if end := strings.IndexByte(line[:min(len(line), 5)], '>'); end > 1 {
-			if pri, err := strconv.Atoi(line[1:end]); err == nil && pri >= 0 {
+		if end := bytes.IndexByte(line[:min(len(line), 5)], '>'); end > 1 {
+			if pri, err := strconv.Atoi(string(line[1:end])); err == nil && pri >= 0 {
 				return pri%8 <= 3
 			}
 		}
 	}
-	lower := strings.ToLower(line)
+	lower := scratch[:0]
+	for _, c := range line {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower = append(lower, c)
+	}
 	for _, w := range errorWords {
-		if strings.Contains(lower, w) {
+		if bytes.Contains(lower, []byte(w)) {
 			return true
 		}
 	}
@@ -68,12 +80,13 @@ func ErrorLines(b []byte, partial bool) []string {
 		}
 	}
 	var out []string
+	scratch := make([]byte, 0, 256)
 	for len(b) > 0 {
 		var line []byte
 		line, b, _ = bytes.Cut(b, []byte{'\n'})
-		s := string(bytes.TrimRight(line, "\r"))
-		if s != "" && IsErrorLine(s) {
-			out = append(out, s)
+		line = bytes.TrimRight(line, "\r")
+		if len(line) > 0 && isErrorLine(line, scratch) {
+			out = append(out, string(line))
 		}
 	}
 	return out
