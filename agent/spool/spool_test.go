@@ -365,6 +365,44 @@ func TestCorruptMiddle(t *testing.T) {
 	}
 }
 
+func TestCorruptLastSegment(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	for i := range 20 {
+		if err := s.Append(result(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := s.segs[0]
+	s.Close()
+	// Damage result 12's record: the newest segment is cut there, and the
+	// 7 valid results after it are counted as lost, not passed off as a
+	// torn write.
+	data, err := os.ReadFile(g.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := 0
+	for range 12 {
+		_, _, n, _ := parseRecord(data[off:])
+		off += n
+	}
+	data[off+recordHeader+1] ^= 1
+	if err := os.WriteFile(g.path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir, Options{})
+	if s.Dropped() != 7 {
+		t.Fatalf("Dropped = %d, want 7", s.Dropped())
+	}
+	if err := s.Append(results(20, 22)...); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := peekAll(t, s), append(seq(0, 12), 20, 21); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
 func TestCorruptFoundByRead(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, Options{SegmentBytes: 4 << 10})
@@ -500,6 +538,11 @@ func TestDiskFull(t *testing.T) {
 	if s.Len() != 50 {
 		t.Fatalf("Len = %d, want 50", s.Len())
 	}
+	// The half-written records were cut off the file.
+	g := s.segs[len(s.segs)-1]
+	if fi, err := os.Stat(g.path); err != nil || fi.Size() != g.end {
+		t.Fatalf("segment file is %v bytes (%v), want %d without the partial write", fi.Size(), err, g.end)
+	}
 	// Reading and acknowledging go on while the disk is full.
 	b, err := s.Peek(20)
 	if err != nil {
@@ -560,6 +603,34 @@ func TestGroupCommit(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
+	})
+}
+
+func TestGroupCommitAck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		s := open(t, dir, Options{})
+		if err := s.Append(results(0, 10)...); err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.Peek(6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Ack(b); err != nil {
+			t.Fatal(err)
+		}
+		// Within the interval the ack is not on disk yet...
+		other := open(t, dir, Options{SyncInterval: time.Hour})
+		wantSeq(t, peekAll(t, other), 0, 10)
+		other.Close()
+		// ...after it, it is.
+		time.Sleep(defaultSyncInterval)
+		synctest.Wait()
+		other = open(t, dir, Options{SyncInterval: time.Hour})
+		wantSeq(t, peekAll(t, other), 6, 10)
+		other.Close()
+		s.Close()
 	})
 }
 
