@@ -186,3 +186,129 @@ func waitFile(path string, d time.Duration) (os.FileInfo, error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestAgentLosesNothing: the server goes away for a while and the agent is
+// killed with SIGKILL while it holds a backlog; after both come back every
+// result the agent produced is stored once: samples a slot apart from the
+// first to the kill, a gap only while the agent itself was down.
+func TestAgentLosesNothing(t *testing.T) {
+	addr := freeAddr(t)
+	s := startServerAt(t, addr, "", "--tls-auto", "--tls-hosts", "127.0.0.1")
+	out, err := exec.Command(filepath.Join(binDir, "prophasis"), "token", "create", "web1",
+		"--server", s.URL, "--data-dir", s.DataDir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("token create: %v\n%s", err, out)
+	}
+	token := regexp.MustCompile(`phe_[A-Za-z0-9_-]+`).FindString(string(out))
+	fp := regexp.MustCompile(`--ca-sha256 ([0-9a-f]{64})`).FindStringSubmatch(string(out))
+	dataDir := filepath.Join(t.TempDir(), "agent")
+	a := startAgent(t, "--server", s.URL, "--enroll-token", token, "--ca-sha256", fp[1], "--data-dir", dataDir, "--host", "web1")
+	if _, err := waitFile(filepath.Join(dataDir, "agent.json"), 30*time.Second); err != nil {
+		t.Fatalf("agent state: %v\n%s", err, a.Log())
+	}
+	for _, req := range []struct {
+		path string
+		body any
+	}{
+		{"/plugins", map[string]any{"name": "uptime"}},
+		{"/schedules", map[string]any{"name": "every-second", "intervals": []map[string]any{{"period": "1s"}}, "max_lateness": "1h"}},
+		{"/checks", map[string]any{"name": "alive", "plugins": []string{"uptime"}, "hosts": []string{"web1"}, "schedule": "every-second"}},
+	} {
+		b, _ := json.Marshal(req.body)
+		if code, resp := s.do("POST", "/manage/v1"+req.path, "application/json", bytes.NewReader(b)); code != 200 {
+			t.Fatalf("POST %s: %d %s", req.path, code, resp)
+		}
+	}
+	waitSeries := func(s *serverProc, min int) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for len(sampleTimes(t, s)) < min {
+			if time.Now().After(deadline) {
+				t.Fatalf("fewer than %d results after 60 s\nagent log:\n%s", min, a.Log())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	waitSeries(s, 3)
+
+	// The server goes away; the agent keeps running plugins into its spool.
+	s.Stop()
+	time.Sleep(4 * time.Second) // the outage: real time the agent must bridge
+	// Killed mid-backlog: nothing it spooled may be lost.
+	if err := a.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-a.done
+	killedAt := time.Now()
+	time.Sleep(2 * time.Second) // the agent is down: these slots are not run
+
+	s2 := startServerAt(t, addr, s.DataDir, "--tls-auto", "--tls-hosts", "127.0.0.1")
+	a2 := startAgent(t, "--data-dir", dataDir)
+	before := len(sampleTimes(t, s2))
+	waitSeries(s2, before+3)
+	// Give the agent time to drain its backlog (it pushes oldest first).
+	deadline := time.Now().Add(30 * time.Second)
+	var ts []int64
+	for {
+		ts = sampleTimes(t, s2)
+		if gaps(ts, killedAt) == "" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if g := gaps(ts, killedAt); g != "" {
+		t.Fatalf("results lost: %s\nagent log:\n%s\nrestarted agent log:\n%s", g, a.Log(), a2.Log())
+	}
+	// Stored once each: the message log has one entry per result too.
+	code, body := s2.do("GET", "/manage/v1/messages?host=web1&plugin=uptime&limit=10000", "", nil)
+	if code != 200 || strings.Count(string(body), `"plugin":"uptime"`) != len(ts) {
+		t.Fatalf("message log has %d entries for %d results: %d", strings.Count(string(body), `"plugin":"uptime"`), len(ts), code)
+	}
+}
+
+// sampleTimes returns the timestamps (ms) of web1's uptime results.
+func sampleTimes(t *testing.T, s *serverProc) []int64 {
+	t.Helper()
+	code, body := s.do("GET", "/api/v1/query?query="+urlEscape(`prophasis_result_duration_seconds{host="web1",plugin="uptime"}[1h]`), "", nil)
+	if code != 200 {
+		t.Fatalf("query: %d %s", code, body)
+	}
+	var env struct {
+		Data struct {
+			Result []struct {
+				Values [][2]any `json:"values"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatal(err)
+	}
+	var ts []int64
+	for _, r := range env.Data.Result {
+		for _, v := range r.Values {
+			ts = append(ts, int64(v[0].(float64)*1000+0.5))
+		}
+	}
+	return ts
+}
+
+// gaps describes holes in a 1 s series: any two consecutive results more
+// than 1.5 s apart, except the one spanning the agent's own downtime.
+func gaps(ts []int64, killedAt time.Time) string {
+	var out []string
+	down := false
+	for i := 1; i < len(ts); i++ {
+		d := ts[i] - ts[i-1]
+		if d < 500 {
+			out = append(out, fmt.Sprintf("two results %d ms apart at %d", d, ts[i]))
+		}
+		if d > 1500 {
+			if !down && ts[i-1] <= killedAt.UnixMilli() && ts[i] >= killedAt.UnixMilli() {
+				down = true // the agent was dead; no runs, nothing to lose
+				continue
+			}
+			out = append(out, fmt.Sprintf("%d ms without a result before %s", d, time.UnixMilli(ts[i]).Format("15:04:05.000")))
+		}
+	}
+	return strings.Join(out, "; ")
+}

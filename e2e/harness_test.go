@@ -70,10 +70,16 @@ func freeAddr(t *testing.T) string {
 // waits until it is ready.
 func startServer(t *testing.T, dataDir string, extra ...string) *serverProc {
 	t.Helper()
+	return startServerAt(t, freeAddr(t), dataDir, extra...)
+}
+
+// startServerAt is startServer on a given address (a restart where agents
+// expect it).
+func startServerAt(t *testing.T, addr, dataDir string, extra ...string) *serverProc {
+	t.Helper()
 	if dataDir == "" {
 		dataDir = filepath.Join(t.TempDir(), "data") // the server creates it
 	}
-	addr := freeAddr(t)
 	args := append([]string{"serve", "--listen", addr, "--data-dir", dataDir}, extra...)
 	scheme := "http"
 	for _, a := range extra {
