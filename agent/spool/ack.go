@@ -52,13 +52,46 @@ func readAck(dir string) (ackState, error) {
 	}, nil
 }
 
-// writeAck replaces the ack file of dir with a.
-func writeAck(dir string, a ackState) error {
+func (a ackState) encode() []byte {
 	b := make([]byte, 0, ackSize)
 	b = append(b, ackMagic...)
 	b = binary.LittleEndian.AppendUint64(b, a.head)
 	b = binary.LittleEndian.AppendUint64(b, a.unreported)
-	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// writeAck replaces the ack file of dir with a. On a full disk, where even
+// the temporary file cannot be created, it overwrites the ack file in place
+// instead: that needs no new block, so acknowledged segments can still be
+// deleted and free space. A 24-byte write within one sector is not torn in
+// practice, and if it were, the checksum would catch it and the spool
+// would resend rather than lose.
+func writeAck(dir string, a ackState) error {
+	err := replaceAck(dir, a.encode())
+	if errors.Is(diskErr(err), ErrDiskFull) {
+		if ierr := overwriteAck(dir, a.encode()); ierr == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+func overwriteAck(dir string, b []byte) error {
+	f, err := os.OpenFile(filepath.Join(dir, ackName), os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func replaceAck(dir string, b []byte) error {
 	tmp := filepath.Join(dir, ackTemp)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -78,6 +111,7 @@ func writeAck(dir string, a ackState) error {
 		err = syncDir(dir)
 	}
 	if err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("write ack file: %w", err)
 	}
 	return nil

@@ -22,6 +22,7 @@ func Open(dir string, opts Options, logger *slog.Logger) (*Spool, error) {
 		return nil, fmt.Errorf("open spool: %w", err)
 	}
 	ack, err := readAck(dir)
+	ackKnown := err == nil
 	if err != nil {
 		logger.Warn("spool ack file unreadable, resending every result", "err", err)
 	}
@@ -58,9 +59,13 @@ func Open(dir string, opts Options, logger *slog.Logger) (*Spool, error) {
 		}
 		segs = segs[1:]
 	}
+	if len(segs) > 0 && !ackKnown {
+		s.head = segs[0].first
+	}
 	if len(segs) > 0 && segs[0].first > s.head {
 		// Results between head and the oldest segment are gone, and no
-		// drop recorded them: a file removed behind the spool's back.
+		// drop recorded them: a file removed behind the spool's back (or
+		// no ack file at all, in a spool whose first segments were acked).
 		lost += segs[0].first - s.head
 		logger.Error("spool segments missing", "lost", segs[0].first-s.head)
 		s.head = segs[0].first

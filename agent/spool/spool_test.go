@@ -693,3 +693,63 @@ func TestConcurrentAppendPeekAck(t *testing.T) {
 	}
 	wantSeq(t, got, 0, n)
 }
+
+func TestAckFile(t *testing.T) {
+	dir := t.TempDir()
+	if a, err := readAck(dir); err != nil || a != (ackState{}) {
+		t.Fatalf("missing ack file read as %+v, %v; want zero", a, err)
+	}
+	want := ackState{head: 1 << 40, unreported: 7}
+	if err := writeAck(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := readAck(dir); err != nil || a != want {
+		t.Fatalf("read %+v, %v; want %+v", a, err, want)
+	}
+	// The in-place write used on a full disk.
+	want = ackState{head: 9, unreported: 0}
+	if err := overwriteAck(dir, want.encode()); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := readAck(dir); err != nil || a != want {
+		t.Fatalf("read %+v, %v; want %+v", a, err, want)
+	}
+	b := want.encode()
+	b[5] ^= 1
+	if err := os.WriteFile(filepath.Join(dir, ackName), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readAck(dir); !errors.Is(err, errCorrupt) {
+		t.Fatalf("corrupt ack file read with %v", err)
+	}
+}
+
+func TestCorruptAckFile(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SegmentBytes: 2 << 10}
+	s := open(t, dir, opts)
+	if err := s.Append(results(0, 100)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(results(100, 200)...); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Peek(150)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ack(b); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.WriteFile(filepath.Join(dir, ackName), []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The first segment (0..99) was deleted; the second holds 100..199.
+	// Without the ack file the spool resends all it has, and loses nothing.
+	s = open(t, dir, opts)
+	if s.Dropped() != 0 {
+		t.Fatalf("Dropped = %d", s.Dropped())
+	}
+	wantSeq(t, peekAll(t, s), 100, 200)
+}
