@@ -122,25 +122,26 @@ type Spool struct {
 	// before it is durable, even when another Sync was already running.
 	syncMu sync.Mutex
 
-	mu         sync.Mutex
-	segs       []*segment // oldest first; the last is written
-	wf         *os.File   // write handle of the last segment
-	w          io.Writer  // wf, wrapped by Options.WrapWriter
-	broken     bool       // the last segment's tail could not be repaired: start a new one
-	head       uint64     // first sequence number neither acknowledged nor dropped
-	nextSeq    uint64     // sequence number of the next appended result
-	bytes      int64
-	dropped    uint64     // lost since Open, plus unreported losses from before
-	unreported uint64     // lost and not yet reported by an acknowledged Batch
-	dirty      bool       // written since the last fsync
-	ackDirty   bool       // head or unreported changed since the ack file was written
-	doomed     []*segment // dropped, deleted once the ack file says so
-	closed     bool
-	cur        cursor // where the record numbered head is, when known
-	wbuf       []byte
-	rbuf       []byte   // records of rseg from roff, read ahead
-	rseg       *segment // nil when rbuf holds nothing
-	roff       int64
+	mu          sync.Mutex
+	segs        []*segment // oldest first; the last is written
+	wf          *os.File   // write handle of the last segment
+	w           io.Writer  // wf, wrapped by Options.WrapWriter
+	broken      bool       // the last segment's tail could not be repaired: start a new one
+	head        uint64     // first sequence number neither acknowledged nor dropped
+	nextSeq     uint64     // sequence number of the next appended result
+	bytes       int64
+	dropped     uint64     // lost since Open, plus unreported losses from before
+	unreported  uint64     // lost and not yet reported by an acknowledged Batch
+	dirty       bool       // written since the last fsync
+	ackDirty    bool       // head or unreported changed since the ack file was written
+	undecodable uint64     // undecodable records below this are counted
+	doomed      []*segment // dropped, deleted once the ack file says so
+	closed      bool
+	cur         cursor // where the record numbered head is, when known
+	wbuf        []byte
+	rbuf        []byte   // records of rseg from roff, read ahead
+	rseg        *segment // nil when rbuf holds nothing
+	roff        int64
 
 	syncs     atomic.Int64 // fsyncs of segment data, for tests
 	stop      chan struct{}

@@ -753,3 +753,32 @@ func TestCorruptAckFile(t *testing.T) {
 	}
 	wantSeq(t, peekAll(t, s), 100, 200)
 }
+
+func TestUndecodableCountedOnce(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	r := result(1)
+	if err := s.Append(result(0), r, result(2)); err != nil {
+		t.Fatal(err)
+	}
+	// A record of a future encoding: valid frame, unknown version.
+	b := appendRecord(nil, 3, func(p []byte) []byte { return append(p, codecVersion+1, 0, 0) })
+	if _, err := s.w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	g := s.segs[0]
+	g.end += int64(len(b))
+	g.disk += int64(len(b))
+	g.next++
+	s.nextSeq++
+	if err := s.Append(result(4)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if got := peekAll(t, s); !reflect.DeepEqual(got, []int64{0, 1, 2, 4}) {
+			t.Fatalf("got %v", got)
+		}
+	}
+	if s.Dropped() != 1 {
+		t.Fatalf("Dropped = %d, want 1", s.Dropped())
+	}
+}
