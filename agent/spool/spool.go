@@ -286,10 +286,13 @@ func (s *Spool) close() error {
 		close(s.stop)
 		<-s.done
 	}
+	// Refuse new calls first, so the last sync covers every Append.
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	err := s.Sync()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closed = true
 	if s.wf != nil {
 		if cerr := s.wf.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close spool segment: %w", cerr)
