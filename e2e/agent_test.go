@@ -256,6 +256,7 @@ func TestAgentLosesNothing(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+	t.Logf("drained %d results by %s", len(ts), time.Now().Format("15:04:05.000"))
 	if g := gaps(ts, killedAt); g != "" {
 		t.Fatalf("results lost: %s\nagent log:\n%s\nrestarted agent log:\n%s", g, a.Log(), a2.Log())
 	}
