@@ -32,6 +32,11 @@ type Plugin struct {
 	Args []string `json:"args,omitempty" yaml:"args,omitempty"`
 	// Timeout bounds one run; zero means the agent's default (10 s).
 	Timeout Duration `json:"timeout,omitzero" yaml:"timeout,omitempty"`
+	// SHA256 names the plugin's package (lowercase hex SHA-256 of its
+	// .tar.gz), "" for none. Read-only here: creating and updating a
+	// plugin keep it; SetPluginPackage changes it, after the package is
+	// stored (package plugins).
+	SHA256 string `json:"sha256,omitempty" yaml:"-"`
 }
 
 // PluginKinds are the kinds of plugin an agent can run.
@@ -57,6 +62,10 @@ type PluginStore interface {
 	UpdatePlugin(ctx context.Context, name string, p Plugin) (Plugin, error)
 	// DeletePlugin deletes a plugin no check or service refers to.
 	DeletePlugin(ctx context.Context, name string) error
+	// SetPluginPackage records the SHA-256 of the plugin's package (""
+	// removes it) and returns the plugin as stored. The agents' plans
+	// change with it.
+	SetPluginPackage(ctx context.Context, name, sha256 string) (Plugin, error)
 }
 
 // versionRE is loose on purpose: semantic versions, dates, "1.2-rc1".
@@ -133,7 +142,7 @@ func loadPlugins(ctx context.Context, q querier, name string) ([]Plugin, error) 
 		var p Plugin
 		var id, created, updated, timeout int64
 		var args string
-		if err := rows.Scan(&id, &p.Name, &p.Version, &p.Description, &p.Kind, &p.Entrypoint, &args, &timeout, &created, &updated); err != nil {
+		if err := rows.Scan(&id, &p.Name, &p.Version, &p.Description, &p.Kind, &p.Entrypoint, &args, &timeout, &p.SHA256, &created, &updated); err != nil {
 			return err
 		}
 		if err := json.Unmarshal([]byte(args), &p.Args); err != nil {
@@ -143,7 +152,7 @@ func loadPlugins(ctx context.Context, q querier, name string) ([]Plugin, error) 
 		p.set(id, created, updated)
 		out = append(out, p)
 		return nil
-	}, `SELECT id, name, version, description, kind, entrypoint, args, timeout_ms, created_at, updated_at FROM plugins`+where+` ORDER BY name`, args...)
+	}, `SELECT id, name, version, description, kind, entrypoint, args, timeout_ms, package_sha256, created_at, updated_at FROM plugins`+where+` ORDER BY name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load plugins: %w", err)
 	}
@@ -204,4 +213,29 @@ func (s *sqliteStore) UpdatePlugin(ctx context.Context, name string, p Plugin) (
 // DeletePlugin implements PluginStore.
 func (s *sqliteStore) DeletePlugin(ctx context.Context, name string) error {
 	return deleteOne(ctx, s, pluginOps, name)
+}
+
+// sha256RE is a package hash as the plugin registry writes it.
+var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// SetPluginPackage implements PluginStore.
+func (s *sqliteStore) SetPluginPackage(ctx context.Context, name, sha256 string) (Plugin, error) {
+	if sha256 != "" && !sha256RE.MatchString(sha256) {
+		return Plugin{}, invalidf("plugin %q: package hash %q is not 64 lowercase hex digits", name, sha256)
+	}
+	var out Plugin
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE plugins SET package_sha256 = ?, updated_at = ? WHERE name = ?`, sha256, s.nowMillis(), name)
+		if err != nil {
+			return fmt.Errorf("set package of plugin %q: %w", name, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("set package of plugin %q: %w", name, err)
+		} else if n == 0 {
+			return notFoundf("plugin %q not found", name)
+		}
+		out, err = loadOne(ctx, tx, pluginOps, name)
+		return err
+	})
+	return out, err
 }
