@@ -1,0 +1,143 @@
+package plugins
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/prophasis/prophasis/plugins/archive"
+	"github.com/prophasis/prophasis/store"
+)
+
+// ErrNoPackage is returned by Packages.Open for a hash it does not hold.
+var ErrNoPackage = errors.New("no plugin package with that hash")
+
+// ErrNoPackageForKind refuses a package for a plugin the agent runs
+// without one (builtin collectors).
+var ErrNoPackageForKind = errors.New("plugins of this kind take no package")
+
+// Packages is the server's store of plugin packages: each .tar.gz kept
+// once, named by its SHA-256 (DIR/<sha256>.tar.gz), with the plugin's row in
+// the store naming the one it uses. Safe for concurrent use: files are
+// written under a temporary name and renamed into place, so a reader sees a
+// whole package or none.
+type Packages struct {
+	dir    string
+	st     store.PluginStore
+	logger *slog.Logger
+	// mu serialises uploads, so removing an unused package cannot race
+	// with another plugin taking it up. Uploads are rare.
+	mu sync.Mutex
+}
+
+// NewPackages returns the package store kept in dir (the server passes
+// DATA/plugins), creating dir if needed.
+func NewPackages(dir string, st store.PluginStore, logger *slog.Logger) (*Packages, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("plugin packages: %w", err)
+	}
+	return &Packages{dir: dir, st: st, logger: logger.With("component", "plugins")}, nil
+}
+
+// Put checks body (a .tar.gz, at most archive.MaxBytes) against the rules
+// of package archive and the plugin's entrypoint, stores it and makes it
+// the plugin's package. A package no plugin uses any more is deleted. An
+// invalid archive gives an error wrapping archive.ErrInvalid and changes
+// nothing; an unknown plugin one wrapping store.ErrNotFound.
+func (p *Packages) Put(ctx context.Context, name string, body []byte) (store.Plugin, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pl, err := p.st.Plugin(ctx, name)
+	if err != nil {
+		return pl, err
+	}
+	if pl.Kind == "builtin" {
+		return pl, fmt.Errorf("plugin %q is a built-in collector: %w", name, ErrNoPackageForKind)
+	}
+	if len(body) > archive.MaxBytes {
+		return pl, fmt.Errorf("plugin %q: %w: larger than %d bytes", name, archive.ErrInvalid, archive.MaxBytes)
+	}
+	sum, err := archive.Validate(bytes.NewReader(body), pl.Entrypoint)
+	if err != nil {
+		return pl, fmt.Errorf("plugin %q: %w", name, err)
+	}
+	sha := archive.SHA256(body)
+	if err := p.write(sha, body); err != nil {
+		return pl, err
+	}
+	old := pl.SHA256
+	if pl, err = p.st.SetPluginPackage(ctx, name, sha); err != nil {
+		return pl, err
+	}
+	p.logger.Info("plugin package stored", "plugin", name, "sha256", sha, "bytes", len(body),
+		"files", sum.Files, "unpacked_bytes", sum.UnpackedBytes)
+	if old != "" && old != sha {
+		p.removeUnused(ctx, old)
+	}
+	return pl, nil
+}
+
+// Open returns the package called sha256, or an error wrapping
+// ErrNoPackage. The caller closes it.
+func (p *Packages) Open(sha256 string) (*os.File, error) {
+	if !archive.ValidHash(sha256) {
+		return nil, fmt.Errorf("%w: %q is not a lowercase hex SHA-256", ErrNoPackage, sha256)
+	}
+	f, err := os.Open(p.path(sha256))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNoPackage, sha256)
+	}
+	return f, err
+}
+
+func (p *Packages) path(sha string) string { return filepath.Join(p.dir, sha+".tar.gz") }
+
+// write stores body as DIR/<sha>.tar.gz, durably, unless it is there.
+func (p *Packages) write(sha string, body []byte) error {
+	dst := p.path(sha)
+	if _, err := os.Stat(dst); err == nil {
+		return nil // content-addressed: the same bytes
+	}
+	f, err := os.CreateTemp(p.dir, ".upload-*")
+	if err != nil {
+		return fmt.Errorf("store plugin package: %w", err)
+	}
+	_, err = f.Write(body)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("store plugin package: %w", err)
+	}
+	return nil
+}
+
+// removeUnused deletes package sha unless a plugin still uses it. Failure
+// only leaves a file behind, so it is logged, not returned.
+func (p *Packages) removeUnused(ctx context.Context, sha string) {
+	all, err := p.st.Plugins(ctx)
+	if err != nil {
+		p.logger.Warn("old plugin package kept", "sha256", sha, "err", err)
+		return
+	}
+	for _, pl := range all {
+		if pl.SHA256 == sha {
+			return
+		}
+	}
+	if err := os.Remove(p.path(sha)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		p.logger.Warn("old plugin package kept", "sha256", sha, "err", err)
+	}
+}
