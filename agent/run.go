@@ -80,7 +80,7 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	sp, err := spool.Open(filepath.Join(opts.DataDir, "spool"), spool.Options{MaxBytes: opts.SpoolMaxBytes}, logger.With("component", "spool"))
+	sp, err := spool.Open(filepath.Join(opts.DataDir, "spool"), spool.Options{MaxBytes: opts.SpoolMaxBytes}, logger)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ fi
 out="$(mktemp -d "${TMPDIR:-/tmp}/prophasis-bench-bin.XXXXXX")"
 trap 'rm -rf "$out"' EXIT
 echo "bench: building prophasis from $(pwd) ($(git describe --tags --always --dirty 2>/dev/null || echo unknown)) with $(go version)"
-CGO_ENABLED=0 go build -trimpath -o "$out/prophasis" ./cmd/prophasis
+CGO_ENABLED=0 go build -trimpath -o "$out/" ./cmd/prophasis ./cmd/prophasis-agent
 go build -o "$out/compare" ./bench/compare
 echo "bench: prophasis = $out/prophasis (built now from this tree)"
 echo "bench: prometheus = $PROMETHEUS ($("$PROMETHEUS" --version 2>&1 | head -1); package $(dpkg -S "$PROMETHEUS" 2>/dev/null | cut -d: -f1 || echo unknown))"

@@ -54,12 +54,14 @@ type config struct {
 	rssSeries              []int
 	rssRounds              int
 	rssPrometheus          bool
+	nodeExporterBin        string
+	footprintDuration      time.Duration
 	progress               io.Writer
 	logger                 *slog.Logger
 	out                    *results
 }
 
-var allParts = []string{"rw", "query", "agent", "rss"}
+var allParts = []string{"rw", "query", "agent", "rss", "footprint"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -79,7 +81,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.workDir, "work-dir", "", "where the servers' data directories go (default: a new temporary directory)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the data directories and server logs")
 	fs.BoolVar(&cfg.strict, "strict", false, "exit 2 if a goal is missed")
-	parts := fs.String("parts", strings.Join(allParts, ","), "parts to run: rw (remote-write samples/s), query (query_range latency; writes the rw data untimed if rw is off), agent (results/s), rss (peak RSS)")
+	parts := fs.String("parts", strings.Join(allParts, ","), "parts to run: rw (remote-write samples/s), query (query_range latency; writes the rw data untimed if rw is off), agent (results/s), rss (peak RSS), footprint (prophasis-agent against node_exporter)")
 	order := fs.String("order", "prometheus,prophasis", "which server goes first in the compared parts")
 	fs.IntVar(&cfg.rwSeries, "rw-series", 10_000, "series in the remote-write and query parts")
 	fs.DurationVar(&cfg.rwSpan, "rw-span", 2*time.Hour, "history written per series (the queries read the last --query-range of it)")
@@ -103,6 +105,8 @@ func run(ctx context.Context, args []string) error {
 	rss := fs.String("rss-series", "100000,1000000", "active-series counts for the peak RSS part")
 	fs.IntVar(&cfg.rssRounds, "rss-samples", 4, "samples per series in the peak RSS part")
 	fs.BoolVar(&cfg.rssPrometheus, "rss-prometheus", true, "measure Prometheus's peak RSS too, for scale")
+	fs.StringVar(&cfg.nodeExporterBin, "node-exporter", "/usr/bin/prometheus-node-exporter", "node_exporter to compare the agent's footprint with (apt-get install prometheus-node-exporter)")
+	fs.DurationVar(&cfg.footprintDuration, "footprint-duration", 150*time.Second, "how long the footprint part measures (plugins run every 60 s)")
 	verbose := fs.Bool("v", false, "log progress of the harness itself")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -143,6 +147,7 @@ func run(ctx context.Context, args []string) error {
 		{cfg.parts["agent"], runAgentPhase},
 		{cfg.parts["rw"] || cfg.parts["query"], runRWPhase},
 		{cfg.parts["rss"], runRSSPhase},
+		{cfg.parts["footprint"], runFootprintPhase},
 	}
 	for _, ph := range phases {
 		if !ph.on {
