@@ -25,6 +25,7 @@ import (
 	"github.com/prophasis/prophasis/api/auth"
 	"github.com/prophasis/prophasis/api/envelope"
 	"github.com/prophasis/prophasis/ingest"
+	"github.com/prophasis/prophasis/plugins"
 	"github.com/prophasis/prophasis/store"
 )
 
@@ -46,6 +47,9 @@ type Deps struct {
 	// CACert is the PEM CA certificate agents pin at enrolment ("" over
 	// plain HTTP).
 	CACert string
+	// Packages holds plugin packages, served to agents by hash; nil serves
+	// none.
+	Packages *plugins.Packages
 	// Routes adds further route groups (the query and management APIs) to the
 	// authenticated router.
 	Routes []func(authed *gin.RouterGroup)
@@ -76,7 +80,7 @@ func New(d Deps) http.Handler {
 
 	authed := r.Group("/", auth.Middleware(d.Store, d.Auth))
 	agentapi.Register(r.Group("/agent/v1"), authed.Group("/agent/v1"), agentapi.Deps{
-		Store: d.Store, Ingest: d.Ingest, Logger: d.Logger, CACert: d.CACert,
+		Store: d.Store, Ingest: d.Ingest, Logger: d.Logger, CACert: d.CACert, Packages: d.Packages,
 	})
 	rw := gin.WrapH(d.Ingest.RemoteWriteHandler())
 	authed.POST("/api/v1/write", auth.Require(store.RoleAgent, store.RoleAdmin), rw)

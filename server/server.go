@@ -26,6 +26,7 @@ import (
 	"github.com/prophasis/prophasis/api/auth"
 	"github.com/prophasis/prophasis/frontend"
 	"github.com/prophasis/prophasis/ingest"
+	"github.com/prophasis/prophasis/plugins"
 	"github.com/prophasis/prophasis/server/certs"
 	"github.com/prophasis/prophasis/store"
 	"github.com/prophasis/prophasis/tsdb"
@@ -36,7 +37,8 @@ import (
 type Options struct {
 	// Listen is the HTTP address.
 	Listen string
-	// DataDir holds the TSDB, the SQLite store and admin.token.
+	// DataDir holds the TSDB, the SQLite store, admin.token and plugin
+	// packages (plugins/<sha256>.tar.gz).
 	DataDir string
 	// Store is the store's DSN; empty means SQLite in DataDir.
 	Store string
@@ -118,6 +120,11 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 		return err
 	}
 
+	pkgs, err := plugins.NewPackages(filepath.Join(opts.DataDir, "plugins"), st, logger)
+	if err != nil {
+		return err
+	}
+
 	handler := api.New(api.Deps{
 		Logger:   logger,
 		Store:    st,
@@ -126,7 +133,8 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 		UI:       frontend.FS(),
 		Auth:     auth.Options{LoopbackReads: opts.LoopbackReads},
 		CACert:   string(caPEM),
-		Routes:   routes(st, db, opts, logger),
+		Packages: pkgs,
+		Routes:   routes(st, db, pkgs, opts, logger),
 	})
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {

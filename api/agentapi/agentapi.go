@@ -1,6 +1,6 @@
 // Package agentapi serves the agent API under /agent/v1: the endpoints
 // prophasis-agent talks to. Enrolment (a one-time token for a credential),
-// the plan (long-polled with an ETag), and results.
+// the plan (long-polled with an ETag), plugin packages by hash, and results.
 package agentapi
 
 import (
@@ -17,6 +17,7 @@ import (
 	"github.com/prophasis/prophasis/api/auth"
 	"github.com/prophasis/prophasis/api/envelope"
 	"github.com/prophasis/prophasis/ingest"
+	"github.com/prophasis/prophasis/plugins"
 	"github.com/prophasis/prophasis/store"
 	"github.com/prophasis/prophasis/wire"
 )
@@ -29,6 +30,8 @@ type Deps struct {
 	// CACert is the PEM certificate of the CA behind the server's TLS
 	// certificate, handed to agents at enrolment for pinning; "" for none.
 	CACert string
+	// Packages serves plugin packages by hash; nil serves none (404).
+	Packages *plugins.Packages
 }
 
 // Limits of the agent API.
@@ -48,6 +51,7 @@ func Register(open, authed *gin.RouterGroup, d Deps) {
 	open.POST("/enroll", h.enroll)
 	authed.POST("/results", auth.Require(store.RoleAgent, store.RoleAdmin), h.results)
 	authed.GET("/plan", auth.Require(store.RoleAgent, store.RoleAdmin), h.plan)
+	authed.GET("/plugins/:sha256", auth.Require(store.RoleAgent, store.RoleAdmin), h.pluginPackage)
 }
 
 type handler struct {
@@ -170,4 +174,34 @@ func (h *handler) results(c *gin.Context) {
 		return
 	}
 	envelope.OK(c, resp)
+}
+
+// pluginPackage serves a plugin package by its SHA-256:
+// GET /agent/v1/plugins/{sha256}, the .tar.gz as application/gzip, 404 when
+// the server holds no such package. The agent checks the hash itself.
+func (h *handler) pluginPackage(c *gin.Context) {
+	sha := c.Param("sha256")
+	if h.Packages == nil {
+		envelope.FailWith(c, envelope.ErrNotFound, fmt.Errorf("no plugin package %s: this server keeps none", sha))
+		return
+	}
+	f, err := h.Packages.Open(sha)
+	if errors.Is(err, plugins.ErrNoPackage) {
+		envelope.FailWith(c, envelope.ErrNotFound, err)
+		return
+	}
+	if err != nil {
+		envelope.Fail(c, err)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		envelope.Fail(c, err)
+		return
+	}
+	// Content-addressed: the bytes behind a hash never change.
+	c.Header("Cache-Control", "private, max-age=31536000, immutable")
+	c.Header("ETag", `"`+sha+`"`)
+	c.DataFromReader(http.StatusOK, fi.Size(), "application/gzip", f, nil)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path"
 	"slices"
 	"time"
 
@@ -82,6 +83,7 @@ func compilePlan(ctx context.Context, st store.Store, host string) (wire.Plan, s
 				Plugin:      p.Name,
 				Kind:        p.Kind,
 				Version:     p.Version,
+				SHA256:      packageOf(p),
 				Entrypoint:  p.Entrypoint,
 				Args:        p.Args,
 				Params:      params,
@@ -103,6 +105,16 @@ func compilePlan(ctx context.Context, st store.Store, host string) (wire.Plan, s
 	}
 	sum := sha256.Sum256(body)
 	return plan, `"` + hex.EncodeToString(sum[:16]) + `"`, nil
+}
+
+// packageOf returns the hash of the package the agent needs for p: none
+// for builtin plugins or a program installed on the host (an absolute
+// entrypoint), which run without one.
+func packageOf(p store.Plugin) string {
+	if p.Kind == "builtin" || path.IsAbs(p.Entrypoint) {
+		return ""
+	}
+	return p.SHA256
 }
 
 func cmpStr(a, b string) int {

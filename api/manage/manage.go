@@ -10,7 +10,7 @@
 // at GET /manage/v1/openapi.yaml, documents every route; a test keeps the two
 // in step.
 //
-// It imports api/auth, api/envelope and store; only the server's wiring
+// It imports api/auth, api/envelope, store and plugins; only the server's wiring
 // imports it.
 package manage
 
@@ -35,6 +35,7 @@ const (
 type handlers struct {
 	st     store.Store
 	msgs   MessageReader
+	pkgs   PackageStore
 	logger *slog.Logger
 }
 
@@ -45,13 +46,14 @@ type MessageReader interface {
 }
 
 // Register mounts the management API on g (the server mounts it at
-// /manage/v1); msgs serves GET /messages. g must already authenticate
-// requests with auth.Middleware: Register only checks roles.
-func Register(g *gin.RouterGroup, st store.Store, msgs MessageReader, logger *slog.Logger) {
+// /manage/v1); msgs serves GET /messages, pkgs PUT /plugins/{name}/package
+// (nil answers 503). g must already authenticate requests with
+// auth.Middleware: Register only checks roles.
+func Register(g *gin.RouterGroup, st store.Store, msgs MessageReader, pkgs PackageStore, logger *slog.Logger) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handlers{st: st, msgs: msgs, logger: logger.With("component", "manage")}
+	h := &handlers{st: st, msgs: msgs, pkgs: pkgs, logger: logger.With("component", "manage")}
 	read := auth.Require(store.RoleViewer, store.RoleAdmin)
 	write := auth.Require(store.RoleAdmin)
 
@@ -70,6 +72,7 @@ func Register(g *gin.RouterGroup, st store.Store, msgs MessageReader, logger *sl
 		path: "plugins", kind: "plugin",
 		list: st.Plugins, get: st.Plugin, create: st.CreatePlugin, update: st.UpdatePlugin, delete: st.DeletePlugin,
 	}.register(g, h, read, write)
+	g.PUT("/plugins/:name/package", write, h.putPackage)
 	resource[store.Schedule]{
 		path: "schedules", kind: "schedule",
 		list: st.Schedules, get: st.Schedule, create: st.CreateSchedule, update: st.UpdateSchedule, delete: st.DeleteSchedule,

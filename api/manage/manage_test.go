@@ -19,6 +19,7 @@ import (
 	"github.com/prophasis/prophasis/api/auth"
 	"github.com/prophasis/prophasis/ingest"
 	"github.com/prophasis/prophasis/msglog"
+	"github.com/prophasis/prophasis/plugins"
 	"github.com/prophasis/prophasis/store"
 	"github.com/prophasis/prophasis/tsdb"
 	"github.com/prophasis/prophasis/wire"
@@ -34,6 +35,7 @@ type testAPI struct {
 	admin, viewer, agent  string
 	lastStatus            int
 	lastBody, lastHeaders string
+	pkgDir                string // where plugin packages are kept
 }
 
 func newTestAPI(t *testing.T) *testAPI {
@@ -63,10 +65,15 @@ func newTestAPI(t *testing.T) *testAPI {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	pkgDir := filepath.Join(t.TempDir(), "plugins")
+	pkgs, err := plugins.NewPackages(pkgDir, st, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := gin.New()
-	Register(r.Group("/manage/v1", auth.Middleware(st, auth.Options{})), st, msglog.NewReader(db, st), logger)
+	Register(r.Group("/manage/v1", auth.Middleware(st, auth.Options{})), st, msglog.NewReader(db, st), pkgs, logger)
 	in := ingest.New(db, st, nil, logger, ingest.Options{Now: func() time.Time { return time.UnixMilli(1_700_000_100_000) }})
-	return &testAPI{t: t, st: st, in: in, handler: r, admin: admin, viewer: viewer, agent: agent}
+	return &testAPI{t: t, st: st, in: in, handler: r, admin: admin, viewer: viewer, agent: agent, pkgDir: pkgDir}
 }
 
 // response is the envelope as tests read it.
