@@ -51,6 +51,7 @@ type agent struct {
 	run        *runner.Runner
 	sched      *schedule.Scheduler
 	collectors *collect.Registry
+	pkgs       *packages
 	pushBatch  int
 	// appended wakes the pusher when results arrive.
 	appended chan struct{}
@@ -91,6 +92,9 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) error {
 	}
 	if a.pushBatch <= 0 {
 		a.pushBatch = 500
+	}
+	if a.pkgs, err = newPackages(opts.DataDir, cl.Plugin, logger); err != nil {
+		return err
 	}
 	a.run, err = runner.New(runner.Config{Host: st.Host, User: opts.PluginUser, Done: func(_ runner.Job, r wire.Result) { a.spool(r) },
 		Logger: logger.With("component", "runner")})
@@ -170,10 +174,15 @@ func (a *agent) spool(r wire.Result) {
 	}
 }
 
-// syncPlan long-polls the plan and hands every new one to the scheduler.
+// syncPlan long-polls the plan and hands every new one to the scheduler,
+// after fetching the plugin packages it needs; packages that could not be
+// fetched are retried after each poll (at most the long poll's 50 s later),
+// and old ones are removed once the scheduler has the new plan.
 func (a *agent) syncPlan(ctx context.Context) {
 	etag := ""
 	var bo backoff
+	var runs []wire.PlanRun
+	missing := 0
 	for ctx.Err() == nil {
 		plan, newETag, changed, err := a.cl.Plan(ctx, etag, 50*time.Second)
 		if err != nil {
@@ -186,12 +195,18 @@ func (a *agent) syncPlan(ctx context.Context) {
 		}
 		bo.reset()
 		if !changed {
+			if missing > 0 {
+				missing = a.pkgs.fetchMissing(ctx, runs)
+			}
 			continue
 		}
+		missing = a.pkgs.fetchMissing(ctx, plan.Runs)
 		if err := a.sched.SetPlan(plan.Runs); err != nil {
 			a.logger.Error("server sent a plan the agent cannot follow; keeping the current one", "err", err)
 		} else {
 			a.logger.Info("plan updated", "runs", len(plan.Runs))
+			runs = plan.Runs
+			a.pkgs.removeUnused(runs)
 		}
 		etag = newETag
 	}

@@ -31,10 +31,15 @@ func (a *agent) task(run wire.PlanRun) runner.Task {
 		}}
 	}
 	path := run.Entrypoint
-	if !filepath.IsAbs(path) {
-		// Packaged plugins arrive with the plugin registry; until then a
-		// plugin names a program installed on the host.
-		return failed(fmt.Sprintf("plugin %q: entrypoint %q is not an absolute path on this host", run.Plugin, path))
+	if needsPackage(run) {
+		// A program of the plugin's package, fetched when the plan came.
+		p, problem := a.pkgs.program(run)
+		if problem != "" {
+			return failed(problem)
+		}
+		path = p
+	} else if !filepath.IsAbs(path) {
+		return failed(fmt.Sprintf("plugin %q: entrypoint %q is not an absolute path on this host, and the plugin has no package", run.Plugin, path))
 	}
 	exec := runner.Execution{Path: path, Args: run.Args, Env: runner.Env(run.Params), Timeout: timeout}
 	switch run.Kind {
@@ -103,4 +108,3 @@ func toPluginOut(out runner.Output, timeout time.Duration) pluginout.Output {
 		TimedOut: out.TimedOut, Timeout: timeout,
 	}
 }
-

@@ -1,5 +1,5 @@
 // Package client is the agent's side of the agent API: enrolment, the plan
-// long poll and pushing results, over HTTPS with the server's CA pinned
+// long poll, plugin package downloads and pushing results, over HTTPS with the server's CA pinned
 // (plain HTTP only when the user asked for it). It imports wire and the
 // standard library only; the agent package drives it.
 package client
@@ -35,15 +35,21 @@ type StatusError struct {
 	Msg  string
 }
 
-func (e *StatusError) Error() string { return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Msg) }
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Code, http.StatusText(e.Code), e.Msg)
+}
 
 // Is makes 4xx refusals match ErrPermanent.
 func (e *StatusError) Is(target error) bool {
 	return target == ErrPermanent && e.Code >= 400 && e.Code < 500
 }
 
-// maxAnswer bounds what the agent reads of an answer.
-const maxAnswer = 8 << 20
+// maxAnswer bounds what the agent reads of an answer; maxPackage a plugin
+// package (the server accepts at most 32 MiB).
+const (
+	maxAnswer  = 8 << 20
+	maxPackage = 32 << 20
+)
 
 // Options say how to reach the server.
 type Options struct {
@@ -229,4 +235,41 @@ func (c *Client) Push(ctx context.Context, results []wire.Result) (wire.BatchRes
 	var out wire.BatchResponse
 	_, err = c.do(ctx, r, &out)
 	return out, err
+}
+
+// Plugin downloads the plugin package called sha256 (a .tar.gz, at most
+// maxPackage bytes). It does not check the hash: the caller must, before
+// using the bytes. A 404 (the server has no such package) is ErrPermanent.
+func (c *Client) Plugin(ctx context.Context, sha256 string) ([]byte, error) {
+	r, err := http.NewRequest(http.MethodGet, c.base+"/agent/v1/plugins/"+url.PathEscape(sha256), nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.credential != "" {
+		r.Header.Set("Authorization", "Bearer "+c.credential)
+	}
+	if c.userAgent != "" {
+		r.Header.Set("User-Agent", c.userAgent)
+	}
+	resp, err := c.http.Do(r.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("download plugin package: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPackage+1))
+	if err != nil {
+		return nil, fmt.Errorf("download plugin package: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var env envelope
+		msg := "answer is not JSON"
+		if json.Unmarshal(body, &env) == nil {
+			msg = env.Error
+		}
+		return nil, fmt.Errorf("download plugin package: %w", &StatusError{Code: resp.StatusCode, Msg: msg})
+	}
+	if len(body) > maxPackage {
+		return nil, fmt.Errorf("download plugin package: larger than %d bytes", maxPackage)
+	}
+	return body, nil
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -141,5 +142,41 @@ func TestPlanAndPush(t *testing.T) {
 	status = http.StatusServiceUnavailable
 	if _, err := c.Push(ctx, nil); err == nil || errors.Is(err, ErrPermanent) {
 		t.Fatalf("503: %v, want a retryable error", err)
+	}
+}
+
+func TestPluginDownload(t *testing.T) {
+	pkg := bytes.Repeat([]byte("tar.gz bytes "), 1000)
+	srv, auto := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Header.Get("Authorization") != "Bearer pha_1_x":
+			w.WriteHeader(401)
+		case r.URL.Path == "/agent/v1/plugins/abc":
+			w.Header().Set("Content-Type", "application/gzip")
+			w.Write(pkg)
+		case r.URL.Path == "/agent/v1/plugins/huge":
+			for range maxPackage/len(pkg) + 2 {
+				w.Write(pkg)
+			}
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(404)
+			io.WriteString(w, `{"status":"error","errorType":"not_found","error":"no plugin package with that hash"}`)
+		}
+	}))
+	c, err := New(Options{Server: srv.URL, CACert: auto.CACertPEM}, "pha_1_x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	got, err := c.Plugin(ctx, "abc")
+	if err != nil || !bytes.Equal(got, pkg) {
+		t.Fatalf("download: %d bytes, %v", len(got), err)
+	}
+	if _, err := c.Plugin(ctx, "def"); !errors.Is(err, ErrPermanent) || !strings.Contains(err.Error(), "no plugin package with that hash") {
+		t.Fatalf("404: %v", err)
+	}
+	if _, err := c.Plugin(ctx, "huge"); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("oversized package: %v", err)
 	}
 }
