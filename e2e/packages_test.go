@@ -151,4 +151,35 @@ func TestPluginPackages(t *testing.T) {
 	if !strings.Contains(a.Log(), "plugin package installed") {
 		t.Fatalf("agent log says nothing of the package:\n%s", a.Log())
 	}
+
+	// A package tampered with on the server's disk: the agent refuses it,
+	// writes nothing of it, and the run says why.
+	api("POST", "/plugins", map[string]any{"name": "tampered", "kind": "exec", "entrypoint": "bin/hello.sh"})
+	b := helloPackage(t, 7)
+	if code, resp := s.do("PUT", "/manage/v1/plugins/tampered/package", "application/gzip", bytes.NewReader(b)); code != 200 {
+		t.Fatalf("upload: %d %s", code, resp)
+	}
+	sum := sha256.Sum256(b)
+	sha3 := hex.EncodeToString(sum[:])
+	if err := os.WriteFile(filepath.Join(s.DataDir, "plugins", sha3+".tar.gz"), helloPackage(t, 666), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	api("POST", "/checks", map[string]any{"name": "suspicious", "plugins": []string{"tampered"}, "hosts": []string{"web1"}, "schedule": "fast"})
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		code, msgs := s.do("GET", "/manage/v1/messages?host=web1&plugin=tampered&limit=1", "", nil)
+		if code == 200 && strings.Contains(string(msgs), "plugin package hash mismatch") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no hash mismatch reported for the tampered package: %d %s\nagent log:\n%s", code, msgs, a.Log())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if n, body := s.query(`prophasis_value{host="web1",plugin="tampered"}`); n != 0 {
+		t.Fatalf("the tampered package ran: %s", body)
+	}
+	if _, err := os.Stat(filepath.Join(pkgDir, sha3)); !os.IsNotExist(err) {
+		t.Fatalf("the tampered package was unpacked: %v", err)
+	}
 }
