@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/prophasis/prophasis/agent/collect"
@@ -115,6 +116,15 @@ func TestPackagesFetchRunAndRemove(t *testing.T) {
 		if err != nil || fi.Mode() != want {
 			t.Errorf("%s: %v %v, want %v", name, fi.Mode(), err, want)
 		}
+	}
+
+	// Owned by the agent's user, so the plugin user cannot change them;
+	// as root, the data dir lets the plugin user through (not list it).
+	if fi, err := os.Stat(filepath.Join(data, "plugins", sha1, "bin/hello")); err != nil || fi.Sys().(*syscall.Stat_t).Uid != uint32(os.Geteuid()) {
+		t.Errorf("entrypoint owner: %v", err)
+	}
+	if fi, err := os.Stat(data); err != nil || (os.Geteuid() == 0 && fi.Mode().Perm() != 0o711) {
+		t.Errorf("data dir mode %v %v, want 0711 as root", fi.Mode(), err)
 	}
 
 	x, err := runner.NewExecutor("", 64<<10, slog.New(slog.DiscardHandler))
