@@ -124,6 +124,35 @@ func (p *Packages) write(sha string, body []byte) error {
 	return nil
 }
 
+// Prune deletes every package no plugin uses (a deleted plugin's, say) and
+// uploads a crash cut short. The server runs it at start.
+func (p *Packages) Prune(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	all, err := p.st.Plugins(ctx)
+	if err != nil {
+		return fmt.Errorf("prune plugin packages: %w", err)
+	}
+	used := map[string]bool{}
+	for _, pl := range all {
+		used[pl.SHA256+".tar.gz"] = true
+	}
+	entries, err := os.ReadDir(p.dir)
+	if err != nil {
+		return fmt.Errorf("prune plugin packages: %w", err)
+	}
+	for _, e := range entries {
+		if used[e.Name()] {
+			continue
+		}
+		if err := os.Remove(filepath.Join(p.dir, e.Name())); err != nil {
+			return fmt.Errorf("prune plugin packages: %w", err)
+		}
+		p.logger.Info("unused plugin package removed", "file", e.Name())
+	}
+	return nil
+}
+
 // removeUnused deletes package sha unless a plugin still uses it. Failure
 // only leaves a file behind, so it is logged, not returned.
 func (p *Packages) removeUnused(ctx context.Context, sha string) {

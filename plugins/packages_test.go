@@ -158,3 +158,33 @@ func TestPackagesPutRefuses(t *testing.T) {
 		t.Errorf("refused packages left files: %v", entries)
 	}
 }
+
+func TestPackagesPrune(t *testing.T) {
+	p, st, dir := setup(t)
+	ctx := context.Background()
+	for _, name := range []string{"a", "b"} {
+		if _, err := st.CreatePlugin(ctx, store.Plugin{Name: name, Kind: "exec", Entrypoint: "run.sh"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	va := tarGz(t, map[string]string{"run.sh": "a"})
+	vb := tarGz(t, map[string]string{"run.sh": "b"})
+	for name, b := range map[string][]byte{"a": va, "b": vb} {
+		if _, err := p.Put(ctx, name, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".upload-123"), []byte("cut short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeletePlugin(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != archive.SHA256(va)+".tar.gz" {
+		t.Fatalf("after Prune: %v, want only a's package", entries)
+	}
+}

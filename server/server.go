@@ -124,6 +124,9 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := pkgs.Prune(ctx); err != nil {
+		return err
+	}
 
 	handler := api.New(api.Deps{
 		Logger:   logger,
