@@ -4,10 +4,10 @@
 package e2e
 
 import (
-	"crypto/tls"
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"

