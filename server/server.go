@@ -26,6 +26,7 @@ import (
 	"github.com/prophasis/prophasis/api/auth"
 	"github.com/prophasis/prophasis/frontend"
 	"github.com/prophasis/prophasis/ingest"
+	"github.com/prophasis/prophasis/rules/stale"
 	"github.com/prophasis/prophasis/plugins"
 	"github.com/prophasis/prophasis/server/certs"
 	"github.com/prophasis/prophasis/store"
@@ -113,7 +114,10 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 	defer func() { err = errors.Join(err, db.Close()) }()
 	tsdbOpts := db.Options()
 
-	in := ingest.New(db, st, nil, logger, ingest.Options{MaxAge: tsdbOpts.OutOfOrderWindow})
+	// Every new result goes to the rules; today that is the staleness
+	// tracker, which marks checks unknown when their results stop.
+	staleness := stale.New(stale.FromStore(st), db, logger, stale.Options{})
+	in := ingest.New(db, st, staleness, logger, ingest.Options{MaxAge: tsdbOpts.OutOfOrderWindow})
 
 	tlsConfig, caPEM, err := serverTLS(opts, logger)
 	if err != nil {
@@ -173,6 +177,8 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 			logger.Warn("http shutdown", "err", err)
 		}
 	})
+	staleCtx, staleCancel := context.WithCancel(context.Background())
+	g.Add(func() error { return staleness.Run(staleCtx) }, func(error) { staleCancel() })
 	retCtx, retCancel := context.WithCancel(context.Background())
 	g.Add(func() error {
 		housekeeping(retCtx, st, in, opts.Retention, logger)
