@@ -3,10 +3,8 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,25 +92,8 @@ func urlEscape(s string) string {
 // through PromQL.
 func TestAgentEndToEnd(t *testing.T) {
 	s := startServer(t, "", "--tls-auto", "--tls-hosts", "127.0.0.1")
-	out, err := exec.Command(filepath.Join(binDir, "prophasis"), "token", "create", "web1",
-		"--server", s.URL, "--data-dir", s.DataDir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("token create: %v\n%s", err, out)
-	}
-	token := regexp.MustCompile(`phe_[A-Za-z0-9_-]+`).FindString(string(out))
-	fp := regexp.MustCompile(`--ca-sha256 ([0-9a-f]{64})`).FindStringSubmatch(string(out))
-	if token == "" || fp == nil {
-		t.Fatalf("token create printed no token or CA fingerprint:\n%s", out)
-	}
-	// A client of the management API with the server's self-made CA.
-	api := func(method, path string, body any) {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		code, resp := s.do(method, "/manage/v1"+path, "application/json", bytes.NewReader(b))
-		if code != 200 {
-			t.Fatalf("%s %s: %d %s", method, path, code, resp)
-		}
-	}
+	token, caSHA := enrolmentToken(t, s, "web1")
+	api := s.manage
 	api("POST", "/plugins", map[string]any{"name": "load"})
 	api("POST", "/plugins", map[string]any{"name": "check_load", "kind": "nagios", "entrypoint": "/usr/lib/nagios/plugins/check_load",
 		"args": []string{"-w", "50,50,50", "-c", "100,100,100"}})
@@ -131,7 +112,7 @@ func TestAgentEndToEnd(t *testing.T) {
 		t.Fatal("agent with a wrong CA fingerprint kept running")
 	}
 
-	a := startAgent(t, "--server", s.URL, "--enroll-token", token, "--ca-sha256", fp[1], "--data-dir", dataDir, "--host", "web1")
+	a := startAgent(t, "--server", s.URL, "--enroll-token", token, "--ca-sha256", caSHA, "--data-dir", dataDir, "--host", "web1")
 	fi, err := waitFile(filepath.Join(dataDir, "agent.json"), 30*time.Second)
 	if err != nil {
 		t.Fatalf("agent state: %v\n%s", err, a.Log())
@@ -171,9 +152,6 @@ func TestAgentEndToEnd(t *testing.T) {
 	if code != 200 || !strings.Contains(string(body), "LOAD OK") {
 		t.Fatalf("messages: %d %s", code, body)
 	}
-	_ = context.Background
-	_ = http.StatusOK
-	_ = fmt.Sprint
 }
 
 func waitFile(path string, d time.Duration) (os.FileInfo, error) {
@@ -194,15 +172,9 @@ func waitFile(path string, d time.Duration) (os.FileInfo, error) {
 func TestAgentLosesNothing(t *testing.T) {
 	addr := freeAddr(t)
 	s := startServerAt(t, addr, "", "--tls-auto", "--tls-hosts", "127.0.0.1")
-	out, err := exec.Command(filepath.Join(binDir, "prophasis"), "token", "create", "web1",
-		"--server", s.URL, "--data-dir", s.DataDir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("token create: %v\n%s", err, out)
-	}
-	token := regexp.MustCompile(`phe_[A-Za-z0-9_-]+`).FindString(string(out))
-	fp := regexp.MustCompile(`--ca-sha256 ([0-9a-f]{64})`).FindStringSubmatch(string(out))
+	token, caSHA := enrolmentToken(t, s, "web1")
 	dataDir := filepath.Join(t.TempDir(), "agent")
-	a := startAgent(t, "--server", s.URL, "--enroll-token", token, "--ca-sha256", fp[1], "--data-dir", dataDir, "--host", "web1")
+	a := startAgent(t, "--server", s.URL, "--enroll-token", token, "--ca-sha256", caSHA, "--data-dir", dataDir, "--host", "web1")
 	if _, err := waitFile(filepath.Join(dataDir, "agent.json"), 30*time.Second); err != nil {
 		t.Fatalf("agent state: %v\n%s", err, a.Log())
 	}
@@ -312,4 +284,32 @@ func gaps(ts []int64, killedAt time.Time) string {
 		}
 	}
 	return strings.Join(out, "; ")
+}
+
+// enrolmentToken runs `prophasis token create host` as an operator would
+// and returns the token and the CA fingerprint it printed.
+func enrolmentToken(t *testing.T, s *serverProc, host string) (token, caSHA256 string) {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(binDir, "prophasis"), "token", "create", host,
+		"--server", s.URL, "--data-dir", s.DataDir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("token create: %v\n%s", err, out)
+	}
+	token = regexp.MustCompile(`phe_[A-Za-z0-9_-]+`).FindString(string(out))
+	fp := regexp.MustCompile(`--ca-sha256 ([0-9a-f]{64})`).FindStringSubmatch(string(out))
+	if token == "" || fp == nil {
+		t.Fatalf("token create printed no token or CA fingerprint:\n%s", out)
+	}
+	return token, fp[1]
+}
+
+// manage sends a JSON request to the management API and fails the test
+// unless it succeeds.
+func (s *serverProc) manage(method, path string, body any) {
+	s.t.Helper()
+	b, _ := json.Marshal(body)
+	code, resp := s.do(method, "/manage/v1"+path, "application/json", bytes.NewReader(b))
+	if code != 200 {
+		s.t.Fatalf("%s %s: %d %s", method, path, code, resp)
+	}
 }

@@ -6,11 +6,8 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,24 +43,8 @@ func helloPackage(t *testing.T, value int) []byte {
 // version replaces it within seconds and the old one leaves the agent's disk.
 func TestPluginPackages(t *testing.T) {
 	s := startServer(t, "", "--tls-auto", "--tls-hosts", "127.0.0.1")
-	out, err := exec.Command(filepath.Join(binDir, "prophasis"), "token", "create", "web1",
-		"--server", s.URL, "--data-dir", s.DataDir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("token create: %v\n%s", err, out)
-	}
-	token := regexp.MustCompile(`phe_[A-Za-z0-9_-]+`).FindString(string(out))
-	fp := regexp.MustCompile(`--ca-sha256 ([0-9a-f]{64})`).FindStringSubmatch(string(out))
-	if token == "" || fp == nil {
-		t.Fatalf("token create printed no token or CA fingerprint:\n%s", out)
-	}
-	api := func(method, path string, body any) {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		code, resp := s.do(method, "/manage/v1"+path, "application/json", bytes.NewReader(b))
-		if code != 200 {
-			t.Fatalf("%s %s: %d %s", method, path, code, resp)
-		}
-	}
+	token, caSHA := enrolmentToken(t, s, "web1")
+	api := s.manage
 	upload := func(b []byte) string {
 		t.Helper()
 		code, resp := s.do("PUT", "/manage/v1/plugins/hello/package", "application/gzip", bytes.NewReader(b))
@@ -96,7 +77,7 @@ func TestPluginPackages(t *testing.T) {
 		}
 	}
 	dataDir := filepath.Join(base, "agent")
-	a := startAgent(t, "--server", s.URL, "--enroll-token", token, "--ca-sha256", fp[1], "--data-dir", dataDir, "--host", "web1")
+	a := startAgent(t, "--server", s.URL, "--enroll-token", token, "--ca-sha256", caSHA, "--data-dir", dataDir, "--host", "web1")
 	if _, err := waitFile(filepath.Join(dataDir, "agent.json"), 30*time.Second); err != nil {
 		t.Fatalf("agent state: %v\n%s", err, a.Log())
 	}
