@@ -4,37 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/prophasis/prophasis/api/auth"
 	"github.com/prophasis/prophasis/ingest"
 	"github.com/prophasis/prophasis/store"
-	"github.com/prophasis/prophasis/tsdb"
 	"github.com/prophasis/prophasis/wire"
 )
 
 func TestResults(t *testing.T) {
-	gin.SetMode(gin.TestMode)
+	a := newTestAPI(t, nil)
 	ctx := context.Background()
-	logger := slog.New(slog.DiscardHandler)
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	admin, _, err := st.Bootstrap(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, admin, r := a.st, a.admin, a.r
 	_, agent, err := st.CreateToken(ctx, store.TokenSpec{Name: "web1", Role: store.RoleAgent})
 	if err != nil {
 		t.Fatal(err)
@@ -43,14 +27,6 @@ func TestResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := tsdb.Open(filepath.Join(t.TempDir(), "tsdb"), tsdb.Options{}, logger, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	r := gin.New()
-	Register(r.Group("/agent/v1"), r.Group("/agent/v1", auth.Middleware(st, auth.Options{})),
-		Deps{Store: st, Ingest: ingest.New(db, st, nil, logger, ingest.Options{}), Logger: logger})
 
 	now := time.Now().UnixMilli()
 	good := `{"results":[{"host":"web1","plugin":"load","timestamp":` + jsonInt(now) + `,"value":0.5,"message":"OK"}]}`
@@ -78,38 +54,9 @@ func jsonInt(n int64) string {
 }
 
 func TestEnrollAndPlan(t *testing.T) {
-	gin.SetMode(gin.TestMode)
+	a := newTestAPI(t, func(d *Deps) { d.CACert = "PEM" })
 	ctx := context.Background()
-	logger := slog.New(slog.DiscardHandler)
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	admin, _, err := st.Bootstrap(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := tsdb.Open(filepath.Join(t.TempDir(), "tsdb"), tsdb.Options{}, logger, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	r := gin.New()
-	Register(r.Group("/agent/v1"), r.Group("/agent/v1", auth.Middleware(st, auth.Options{})),
-		Deps{Store: st, Ingest: ingest.New(db, st, nil, logger, ingest.Options{}), Logger: logger, CACert: "PEM"})
-	do := func(method, path, token, body string, hdr ...string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		rec := httptest.NewRecorder()
-		r.ServeHTTP(rec, req)
-		return rec
-	}
+	st, admin, do := a.st, a.admin, a.do
 
 	enr, err := st.CreateEnrollment(ctx, "web1", 0)
 	if err != nil {

@@ -6,16 +6,12 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
-	"github.com/prophasis/prophasis/api/auth"
 	"github.com/prophasis/prophasis/plugins"
 	"github.com/prophasis/prophasis/plugins/archive"
 	"github.com/prophasis/prophasis/store"
@@ -36,18 +32,16 @@ func helloPackage(t *testing.T, value int) []byte {
 }
 
 func TestPluginPackageDownloadAndPlan(t *testing.T) {
-	gin.SetMode(gin.TestMode)
+	var pkgs *plugins.Packages
+	a := newTestAPI(t, func(d *Deps) {
+		var err error
+		if pkgs, err = plugins.NewPackages(filepath.Join(t.TempDir(), "plugins"), d.Store, d.Logger); err != nil {
+			t.Fatal(err)
+		}
+		d.Packages = pkgs
+	})
 	ctx := context.Background()
-	logger := slog.New(slog.DiscardHandler)
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	admin, _, err := st.Bootstrap(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, admin := a.st, a.admin
 	_, viewer, err := st.CreateToken(ctx, store.TokenSpec{Name: "viewer", Role: store.RoleViewer})
 	if err != nil {
 		t.Fatal(err)
@@ -60,22 +54,8 @@ func TestPluginPackageDownloadAndPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkgs, err := plugins.NewPackages(filepath.Join(t.TempDir(), "plugins"), st, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := gin.New()
-	Register(r.Group("/agent/v1"), r.Group("/agent/v1", auth.Middleware(st, auth.Options{})),
-		Deps{Store: st, Logger: logger, Packages: pkgs})
 	do := func(path, token string, hdr ...string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest("GET", path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		rec := httptest.NewRecorder()
-		r.ServeHTTP(rec, req)
-		return rec
+		return a.do("GET", path, token, "", hdr...)
 	}
 	must := func(_ any, err error) {
 		t.Helper()
