@@ -19,8 +19,8 @@ const maxBaselineDays = 28
 
 // env is what an expression sees besides the functions.
 type env struct {
-	Window *Window            `expr:"window"`
-	Now    time.Time          `expr:"now"`
+	Window *Window           `expr:"window"`
+	Now    time.Time         `expr:"now"`
 	Labels map[string]string `expr:"labels"`
 }
 
