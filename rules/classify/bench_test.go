@@ -1,0 +1,53 @@
+package classify
+
+import (
+	"context"
+	"testing"
+)
+
+const realistic = `-- critical when load was above 8 for the last 5 runs
+if consecutive(values, function(v) return v > 8 end) >= 5 then return "critical" end
+if values[1] > 4 then return "minor" end
+return "ok"
+`
+
+func benchHistory() History {
+	h := History{}
+	for i := 0; i < 10; i++ {
+		h.Values = append(h.Values, float64(9+i%3))
+		h.Messages = append(h.Messages, "load average: 9.1 8.7 8.2")
+		h.Timestamps = append(h.Timestamps, 1_700_000_000_000-int64(i)*60_000)
+		h.States = append(h.States, Critical)
+	}
+	return h
+}
+
+// BenchmarkClassify measures one classification of a 10-result history by
+// the realistic classifier of the package doc, on one goroutine and on all.
+func BenchmarkClassify(b *testing.B) {
+	c, err := Compile("load", realistic)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := benchHistory()
+	ctx := context.Background()
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if st, err := c.Classify(ctx, h); err != nil || st != Critical {
+				b.Fatal(st, err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if st, err := c.Classify(ctx, h); err != nil || st != Critical {
+					b.Error(st, err)
+					return
+				}
+			}
+		})
+	})
+}

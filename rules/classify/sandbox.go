@@ -1,0 +1,287 @@
+package classify
+
+import (
+	"regexp"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Lua state sizes. The call stack bounds recursion (a classifier recursing
+// deeper than this gets "stack overflow"); the data stack does not grow, so
+// unpack/select/string.byte on huge inputs fail with "registry overflow"
+// instead of allocating.
+const (
+	callStackSize = 200
+	registrySize  = 64 * 1024
+)
+
+// baseAllowed are the base library functions a classifier may call. Left out:
+// load, loadstring, loadfile, dofile, require, module (code loading),
+// getfenv, setfenv (environment escape), collectgarbage, rawget, rawset,
+// rawequal, rawlen, setmetatable, getmetatable (metatable tricks), newproxy,
+// and _G (a classifier's globals are its own per-call table). print is a no-op.
+var baseAllowed = []string{
+	"assert", "error", "ipairs", "next", "pairs", "pcall", "select",
+	"tonumber", "tostring", "type", "unpack", "xpcall", "_VERSION",
+}
+
+// sandbox is one Lua state prepared for classifiers: the safe libraries and
+// the helpers live in a read-only base table that each call's fresh
+// environment inherits through __index.
+type sandbox struct {
+	L       *lua.LState
+	envMeta *lua.LTable // {__index = base}: the metatable of the environment
+	// env holds a call's globals: the history and whatever the classifier
+	// assigns. It is emptied after every call (reset), so no call sees
+	// another's globals; reusing it saves the Go maps a fresh table costs.
+	env     *lua.LTable
+	fn      *lua.LFunction // the classifier's main chunk, bound to env
+	regexps map[string]*regexp.Regexp
+	watch   watchEntry
+}
+
+func newSandbox(proto *lua.FunctionProto) *sandbox {
+	L := lua.NewState(lua.Options{
+		SkipOpenLibs:  true,
+		CallStackSize: callStackSize,
+		RegistrySize:  registrySize,
+	})
+	s := &sandbox{L: L, regexps: make(map[string]*regexp.Regexp)}
+	for _, lib := range []struct {
+		name string
+		open lua.LGFunction
+	}{
+		{lua.BaseLibName, lua.OpenBase},
+		{lua.TabLibName, lua.OpenTable},
+		{lua.StringLibName, lua.OpenString},
+		{lua.MathLibName, lua.OpenMath},
+	} {
+		L.Push(L.NewFunction(lib.open))
+		L.Push(lua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	global := L.Get(lua.GlobalsIndex).(*lua.LTable)
+
+	base := L.NewTable()
+	for _, name := range baseAllowed {
+		base.RawSetString(name, global.RawGetString(name))
+	}
+	base.RawSetString("print", L.NewFunction(func(*lua.LState) int { return 0 }))
+	base.RawSetString(concatName, L.NewFunction(luaConcat))
+
+	str := copyTable(L, global.RawGetString(lua.StringLibName).(*lua.LTable), "dump", "__index")
+	str.RawSetString("rep", L.NewFunction(strRep))
+	str.RawSetString("format", L.NewFunction(strFormat(str.RawGetString("format"))))
+	str.RawSetString("gsub", L.NewFunction(strGsub(str.RawGetString("gsub"))))
+	tab := copyTable(L, global.RawGetString(lua.TabLibName).(*lua.LTable))
+	tab.RawSetString("concat", L.NewFunction(tabConcat(tab.RawGetString("concat"))))
+	math := copyTable(L, global.RawGetString(lua.MathLibName).(*lua.LTable))
+	base.RawSetString("string", readOnly(L, str, "string"))
+	base.RawSetString("table", readOnly(L, tab, "table"))
+	base.RawSetString("math", readOnly(L, math, "math"))
+	registerHelpers(s, base)
+
+	// ("").rep and friends use the string metatable. Its __index is the copy
+	// above, which nothing else references and which has no "__index" key of
+	// its own, so a classifier can call string methods but never reach or
+	// change the table behind them.
+	strMeta := L.NewTable()
+	strMeta.RawSetString("__index", str)
+	strMeta.RawSetString("__metatable", lua.LString("locked"))
+	L.SetMetatable(lua.LString(""), strMeta)
+
+	// Nothing of the original globals stays reachable: the chunk runs with
+	// its own environment, but Go functions may consult the globals table.
+	global.ForEach(func(k, _ lua.LValue) { global.RawSet(k, lua.LNil) })
+
+	s.envMeta = L.NewTable()
+	s.envMeta.RawSetString("__index", base)
+	s.envMeta.RawSetString("__metatable", lua.LString("locked"))
+	s.env = L.CreateTable(0, 8)
+	s.env.Metatable = s.envMeta
+	s.fn = L.NewFunctionFromProto(proto)
+	s.fn.Env = s.env
+	return s
+}
+
+// reset empties the environment after a call. A classifier has no _G,
+// rawset or setfenv, so it can only create string-keyed globals.
+func (s *sandbox) reset() {
+	s.env.ForEach(func(k, _ lua.LValue) {
+		s.env.RawSet(k, lua.LNil)
+	})
+}
+
+func (s *sandbox) close() {
+	s.L.Close()
+}
+
+// copyTable returns a shallow copy of t without the keys in drop.
+func copyTable(L *lua.LState, t *lua.LTable, drop ...string) *lua.LTable {
+	c := L.NewTable()
+	t.ForEach(func(k, v lua.LValue) { c.RawSet(k, v) })
+	for _, k := range drop {
+		c.RawSetString(k, lua.LNil)
+	}
+	return c
+}
+
+// readOnly returns an empty proxy whose reads go to t and whose writes fail,
+// so a classifier cannot replace string.format for the calls after it.
+func readOnly(L *lua.LState, t *lua.LTable, name string) *lua.LTable {
+	meta := L.NewTable()
+	meta.RawSetString("__index", t)
+	meta.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("%s is read-only", name)
+		return 0
+	}))
+	meta.RawSetString("__metatable", lua.LString("locked"))
+	proxy := L.NewTable()
+	proxy.Metatable = meta
+	return proxy
+}
+
+// luaConcat implements `a .. b` (see rewrite.go) with the MaxString bound.
+func luaConcat(L *lua.LState) int {
+	a, b := L.Get(1), L.Get(2)
+	if !lua.LVCanConvToString(a) || !lua.LVCanConvToString(b) {
+		bad := a
+		if lua.LVCanConvToString(a) {
+			bad = b
+		}
+		L.RaiseError("attempt to concatenate a %s value", bad.Type().String())
+	}
+	as, bs := lua.LVAsString(a), lua.LVAsString(b)
+	if len(as)+len(bs) > MaxString {
+		L.RaiseError("string longer than %d bytes", MaxString)
+	}
+	L.Push(lua.LString(as + bs))
+	return 1
+}
+
+func strRep(L *lua.LState) int {
+	str := L.CheckString(1)
+	n := L.CheckInt(2)
+	if n <= 0 || len(str) == 0 {
+		L.Push(lua.LString(""))
+		return 1
+	}
+	if len(str) > MaxString/n {
+		L.RaiseError("string.rep: result longer than %d bytes", MaxString)
+	}
+	L.Push(lua.LString(strings.Repeat(str, n)))
+	return 1
+}
+
+// strFormat bounds string.format: widths and precisions of at most two
+// digits (as C Lua), and the arguments' total size under MaxString.
+func strFormat(orig lua.LValue) lua.LGFunction {
+	f := orig.(*lua.LFunction)
+	return func(L *lua.LState) int {
+		format := L.CheckString(1)
+		total := len(format)
+		for i := 0; i < len(format); i++ {
+			if format[i] != '%' {
+				continue
+			}
+			digits := 0
+			for i++; i < len(format) && strings.IndexByte("-+ #0123456789.", format[i]) >= 0; i++ {
+				if format[i] >= '0' && format[i] <= '9' {
+					digits++
+					if digits > 2 {
+						L.RaiseError("string.format: invalid format (width or precision too long)")
+					}
+				} else {
+					digits = 0
+				}
+			}
+			total += 100
+		}
+		for i := 2; i <= L.GetTop(); i++ {
+			if s, ok := L.Get(i).(lua.LString); ok {
+				total += len(s)
+			}
+		}
+		if total > MaxString {
+			L.RaiseError("string.format: result longer than %d bytes", MaxString)
+		}
+		return callOriginal(L, f)
+	}
+}
+
+// strGsub bounds string.gsub. With a string replacement the result is at
+// most len(s) + (len(s)+1) x len(repl) x (1 + captures x len(s)); a function
+// or table replacement is wrapped to count the bytes it contributes.
+func strGsub(orig lua.LValue) lua.LGFunction {
+	f := orig.(*lua.LFunction)
+	return func(L *lua.LState) int {
+		s := L.CheckString(1)
+		L.CheckString(2)
+		switch repl := L.Get(3).(type) {
+		case lua.LString, lua.LNumber:
+			r := lua.LVAsString(repl)
+			per := len(r)
+			if strings.Contains(r, "%") {
+				per += strings.Count(r, "%") * len(s)
+			}
+			if len(s)+(len(s)+1)*per > MaxString {
+				L.RaiseError("string.gsub: result may be longer than %d bytes", MaxString)
+			}
+		case *lua.LFunction, *lua.LTable:
+			total := len(s)
+			L.Replace(3, L.NewFunction(func(L *lua.LState) int {
+				var v lua.LValue
+				if fn, ok := repl.(*lua.LFunction); ok {
+					k := L.GetTop()
+					L.Push(fn)
+					for i := 1; i <= k; i++ {
+						L.Push(L.Get(i))
+					}
+					L.Call(k, 1)
+					v = L.Get(-1)
+				} else {
+					v = L.GetTable(repl, L.Get(1))
+				}
+				if str, ok := v.(lua.LString); ok {
+					total += len(str)
+				}
+				if total > MaxString {
+					L.RaiseError("string.gsub: result longer than %d bytes", MaxString)
+				}
+				L.Push(v)
+				return 1
+			}))
+		}
+		return callOriginal(L, f)
+	}
+}
+
+// tabConcat bounds table.concat by summing the pieces first.
+func tabConcat(orig lua.LValue) lua.LGFunction {
+	f := orig.(*lua.LFunction)
+	return func(L *lua.LState) int {
+		t := L.CheckTable(1)
+		sep := len(L.OptString(2, ""))
+		total := 0
+		for i, n := 1, t.Len(); i <= n; i++ {
+			total += len(lua.LVAsString(t.RawGetInt(i))) + sep
+			if total > MaxString {
+				L.RaiseError("table.concat: result longer than %d bytes", MaxString)
+			}
+		}
+		return callOriginal(L, f)
+	}
+}
+
+// callOriginal calls the library function f with this call's arguments and
+// returns its results.
+func callOriginal(L *lua.LState, f *lua.LFunction) int {
+	n := L.GetTop()
+	L.Push(f)
+	for i := 1; i <= n; i++ {
+		L.Push(L.Get(i))
+	}
+	L.Call(n, lua.MultRet)
+	return L.GetTop() - n
+}
