@@ -2,7 +2,11 @@ package trend
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -28,12 +32,45 @@ func (c *Compiled) Evaluate(ctx context.Context, q storage.Queryable, at time.Ti
 	if err != nil {
 		return nil, err
 	}
+	// Decoding samples is most of a round: split the series between the
+	// cores by label hash. Each shard lists all matching series (cheap) and
+	// reads and judges only its own, so it works with any Queryable (the
+	// TSDB's own sharding hints are disabled in ours).
+	shards := min(runtime.GOMAXPROCS(0), maxShards)
+	results := make([][]Outcome, shards)
+	errs := make([]error, shards)
+	var wg sync.WaitGroup
+	for i := range shards {
+		wg.Go(func() {
+			results[i], errs[i] = c.evaluateShard(ctx, q, at, mint, base, uint64(i), uint64(shards))
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := results[0]
+	if shards > 1 {
+		out = slices.Concat(results...)
+		slices.SortFunc(out, func(a, b Outcome) int { return labels.Compare(a.Labels, b.Labels) })
+	}
+	return out, nil
+}
+
+// maxShards bounds the goroutines of one round: beyond a few, the shards'
+// duplicated listing of series costs more than it saves.
+const maxShards = 4
+
+// evaluateShard evaluates the series whose label hash is shard modulo
+// shards.
+func (c *Compiled) evaluateShard(ctx context.Context, q storage.Queryable, at time.Time, mint int64, base []map[uint64]daySamples, shard, shards uint64) ([]Outcome, error) {
+	atMs := at.UnixMilli()
 	qr, err := q.Querier(mint, atMs)
 	if err != nil {
 		return nil, fmt.Errorf("rule %q: querier: %w", c.rule.Name, err)
 	}
 	defer qr.Close()
-	ss := qr.Select(ctx, true, &storage.SelectHints{Start: mint, End: atMs, Range: c.rule.Window.Milliseconds()}, c.matchers...)
+	ss := qr.Select(ctx, false, &storage.SelectHints{Start: mint, End: atMs, Range: c.rule.Window.Milliseconds()}, c.matchers...)
 
 	r := c.newRunner(at)
 	var (
@@ -41,28 +78,29 @@ func (c *Compiled) Evaluate(ctx context.Context, q storage.Queryable, at time.Ti
 		it  chunkenc.Iterator
 		w   = r.env.Window
 	)
-	for ss.Next() {
-		if len(out)%256 == 0 {
+	for n := 0; ss.Next(); n++ {
+		if n%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
 		s := ss.At()
+		lset := s.Labels()
+		h := lset.Hash()
+		if h%shards != shard {
+			continue
+		}
 		it = s.Iterator(it)
 		w.T, w.V = appendSamples(w.T[:0], w.V[:0], it, mint, atMs)
 		if err := it.Err(); err != nil {
-			return nil, fmt.Errorf("rule %q: read %s: %w", c.rule.Name, s.Labels(), err)
+			return nil, fmt.Errorf("rule %q: read %s: %w", c.rule.Name, lset, err)
 		}
 		if len(w.V) == 0 {
 			// Matched by the index, but no float sample in the window.
 			continue
 		}
-		lset := s.Labels()
-		if base != nil {
-			h := lset.Hash()
-			for d := range r.ev.baseline {
-				r.ev.baseline[d] = base[d][h]
-			}
+		for d := range r.ev.baseline {
+			r.ev.baseline[d] = base[d][h]
 		}
 		state, explain, err := r.run(lset)
 		out = append(out, Outcome{Labels: lset, State: state, Err: err, Explain: explain})
@@ -154,6 +192,7 @@ func (c *Compiled) newRunner(at time.Time) *runner {
 // returns the state and explanation.
 func (r *runner) run(lset labels.Labels) (state, explain string, err error) {
 	r.ev.explain.reset()
+	r.ev.fit.done = false
 	if r.c.usesLabels {
 		r.env.Labels = lset.Map()
 	}

@@ -212,6 +212,15 @@ func quantile(w *Window, q float64) (float64, error) {
 // relative to the evaluation time, with Kahan summation: the same
 // computation as PromQL's linearRegression behind predict_linear.
 func regression(w *Window) (slope, intercept float64, err error) {
+	fit := &w.ev.fit
+	if !fit.done {
+		fit.slope, fit.intercept, fit.err = fitLine(w)
+		fit.done = true
+	}
+	return fit.slope, fit.intercept, fit.err
+}
+
+func fitLine(w *Window) (slope, intercept float64, err error) {
 	if len(w.V) < 2 {
 		return 0, 0, fmt.Errorf("need at least 2 samples, have %d", len(w.V))
 	}

@@ -27,6 +27,13 @@ type evalState struct {
 	// baseline[d-1] holds the samples of the same window d days earlier.
 	baseline []daySamples
 	sortBuf  []float64
+	// fit caches the least-squares fit of the window: the example rule
+	// calls timeleft twice, and the fit is a third of a round's time.
+	fit struct {
+		done             bool
+		slope, intercept float64
+		err              error
+	}
 }
 
 type daySamples struct {
