@@ -65,11 +65,11 @@ func (c *Classifier) Classify(ctx context.Context, h History) (State, error) {
 		c.pool.put(s)
 		return Unknown, &Error{Classifier: c.name, Msg: err.Error(), Err: err}
 	}
-	watch(&s.watch, ctx, c.opts.Timeout, c.opts.MemoryLimit)
+	watch(s.watch, ctx, c.opts.Timeout, c.opts.MemoryLimit)
 	s.L.SetContext(&s.watch.ctx)
 	ret, err := s.run(h)
 	s.L.RemoveContext()
-	stopped := unwatch(&s.watch)
+	stopped := unwatch(s.watch)
 	if err == nil {
 		var state State
 		state, err = c.result(ret)
@@ -154,10 +154,11 @@ func (s *sandbox) run(h History) (lua.LValue, error) {
 	L := s.L
 	n := max(len(h.Values), len(h.Messages), len(h.Timestamps), len(h.States))
 	env := s.env
-	values := L.CreateTable(n, 0)
-	messages := L.CreateTable(n, 0)
-	timestamps := L.CreateTable(n, 0)
-	states := L.CreateTable(n, 0)
+	values := s.historyTable(&s.values, n)
+	messages := s.historyTable(&s.messages, n)
+	timestamps := s.historyTable(&s.timestamps, n)
+	states := s.historyTable(&s.states, n)
+	s.lastN = n
 	for i := 0; i < n; i++ {
 		v := math.NaN()
 		if i < len(h.Values) {
@@ -197,15 +198,17 @@ func (s *sandbox) run(h History) (lua.LValue, error) {
 
 var (
 	emptyString = lua.LValue(lua.LString(""))
-	stateValues = map[State]lua.LValue{
-		OK: lua.LString("ok"), Minor: lua.LString("minor"), Major: lua.LString("major"),
-		Critical: lua.LString("critical"), Unknown: lua.LString("unknown"),
+	// stateValues are the state names as Lua values, indexed by State+1,
+	// boxed once rather than on every call.
+	stateValues = [...]lua.LValue{
+		lua.LString("unknown"), lua.LString("ok"), lua.LString("minor"),
+		lua.LString("major"), lua.LString("critical"),
 	}
 )
 
 func stateValue(s State) lua.LValue {
-	if v, ok := stateValues[s]; ok {
-		return v
+	if s < Unknown || s > Critical {
+		s = Unknown
 	}
-	return stateValues[Unknown]
+	return stateValues[s+1]
 }

@@ -37,8 +37,12 @@ type sandbox struct {
 	// another's globals; reusing it saves the Go maps a fresh table costs.
 	env     *lua.LTable
 	fn      *lua.LFunction // the classifier's main chunk, bound to env
+	// The history tables, refilled in place by each call (see historyTable);
+	// lastN is how many entries the last call put in each.
+	values, messages, timestamps, states *lua.LTable
+	lastN                                int
 	regexps map[string]*regexp.Regexp
-	watch   watchEntry
+	watch   *watchEntry
 }
 
 func newSandbox(proto *lua.FunctionProto) *sandbox {
@@ -47,7 +51,8 @@ func newSandbox(proto *lua.FunctionProto) *sandbox {
 		CallStackSize: callStackSize,
 		RegistrySize:  registrySize,
 	})
-	s := &sandbox{L: L, regexps: make(map[string]*regexp.Regexp)}
+	s := &sandbox{L: L, regexps: make(map[string]*regexp.Regexp), watch: &watchEntry{}}
+	register(s.watch)
 	for _, lib := range []struct {
 		name string
 		open lua.LGFunction
@@ -114,6 +119,7 @@ func (s *sandbox) reset() {
 }
 
 func (s *sandbox) close() {
+	s.watch.closed.Store(true)
 	s.L.Close()
 }
 
@@ -284,4 +290,22 @@ func callOriginal(L *lua.LState, f *lua.LFunction) int {
 	}
 	L.Call(n, lua.MultRet)
 	return L.GetTop() - n
+}
+
+// historyTable returns *slot ready to be filled with n entries: the same
+// table as last call when the classifier left it as it was (n array entries,
+// nothing else), a new one otherwise, so what one call writes into `values`
+// is never seen by the next.
+func (s *sandbox) historyTable(slot **lua.LTable, n int) *lua.LTable {
+	if t := *slot; t != nil && n >= s.lastN {
+		var after lua.LValue = lua.LNil
+		if s.lastN > 0 {
+			after = lua.LNumber(s.lastN)
+		}
+		if k, _ := t.Next(after); k == lua.LNil {
+			return t
+		}
+	}
+	*slot = s.L.CreateTable(n, 0)
+	return *slot
 }

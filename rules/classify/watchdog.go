@@ -4,7 +4,9 @@ import (
 	"context"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"time"
+	"weak"
 )
 
 // The watchdog enforces each call's time limit and memory bound, and stops a
@@ -66,10 +68,14 @@ func (c *callContext) Err() error {
 	}
 }
 
-// watchEntry is a running call as the watchdog sees it; it lives in the
-// sandbox so registering a call allocates nothing. Its fields are guarded by
-// watchdog.mu while the call is registered.
+// watchEntry is a sandbox as the watchdog sees it; it is registered once,
+// when its sandbox is made, so a call only flips active and fills the fields
+// (under mu, which the watchdog takes only for active entries).
 type watchEntry struct {
+	active atomic.Bool
+	closed atomic.Bool
+
+	mu       sync.Mutex
 	ctx      callContext
 	parent   context.Context // nil when it can never be done
 	deadline time.Time
@@ -78,80 +84,111 @@ type watchEntry struct {
 	stopped  int
 }
 
-// watchdog tracks the running calls. Its goroutine runs only while there are
-// calls to watch.
+// watchdog knows every live sandbox through a weak pointer, so a sandbox
+// dropped with its Classifier (never closed) is forgotten once collected.
+// Its goroutine runs only while calls are running.
 var watchdog struct {
 	mu      sync.Mutex
-	calls   map[*watchEntry]struct{}
-	running bool
+	entries []weak.Pointer[watchEntry]
+	running atomic.Bool
+	calls   atomic.Int64 // calls running now
 }
 
-// watch registers e until unwatch.
+// register makes e known to the watchdog.
+func register(e *watchEntry) {
+	e.ctx.done = make(chan struct{})
+	watchdog.mu.Lock()
+	watchdog.entries = append(watchdog.entries, weak.Make(e))
+	watchdog.mu.Unlock()
+}
+
+// watch starts watching e's call.
 func watch(e *watchEntry, parent context.Context, timeout time.Duration, limit uint64) {
-	if e.ctx.done == nil {
-		e.ctx.done = make(chan struct{})
-	}
 	if parent.Done() == nil {
 		parent = nil
 	}
-	e.parent, e.limit, e.baseline, e.stopped = parent, limit, 0, stopNone
-	e.deadline = time.Now().Add(timeout)
-	watchdog.mu.Lock()
-	if watchdog.calls == nil {
-		watchdog.calls = make(map[*watchEntry]struct{})
-	}
-	watchdog.calls[e] = struct{}{}
-	if !watchdog.running {
-		watchdog.running = true
+	deadline := time.Now().Add(timeout)
+	e.mu.Lock()
+	e.parent, e.limit, e.baseline, e.stopped, e.deadline = parent, limit, 0, stopNone, deadline
+	e.mu.Unlock()
+	e.active.Store(true)
+	watchdog.calls.Add(1)
+	if !watchdog.running.Load() && watchdog.running.CompareAndSwap(false, true) {
 		go watchLoop()
 	}
-	watchdog.mu.Unlock()
 }
 
-// unwatch removes e and returns why the watchdog stopped the call (stopNone
-// when it did not). A stopped entry gets a fresh Done channel.
+// unwatch stops watching e's call and returns why the watchdog stopped it
+// (stopNone when it did not). A stopped entry gets a fresh Done channel.
 func unwatch(e *watchEntry) int {
-	watchdog.mu.Lock()
-	delete(watchdog.calls, e)
-	watchdog.mu.Unlock()
+	e.active.Store(false)
+	watchdog.calls.Add(-1)
+	e.mu.Lock()
+	stopped := e.stopped
 	e.parent = nil
-	if e.stopped != stopNone {
+	if stopped != stopNone {
 		e.ctx.done = make(chan struct{})
+		e.stopped = stopNone
 	}
-	return e.stopped
+	e.mu.Unlock()
+	return stopped
 }
 
 func watchLoop() {
 	sample := []metrics.Sample{{Name: heapMetric}}
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
+	var live []*watchEntry
 	for now := range t.C {
+		if watchdog.calls.Load() == 0 {
+			// Stop, unless a call started meanwhile and found us running.
+			watchdog.running.Store(false)
+			if watchdog.calls.Load() == 0 || !watchdog.running.CompareAndSwap(false, true) {
+				return
+			}
+		}
 		metrics.Read(sample)
 		heap := sample[0].Value.Uint64()
+		live = live[:0]
 		watchdog.mu.Lock()
-		if len(watchdog.calls) == 0 {
-			watchdog.running = false
-			watchdog.mu.Unlock()
-			return
-		}
-		for e := range watchdog.calls {
-			if e.stopped != stopNone {
-				continue
-			}
-			switch {
-			case e.parent != nil && e.parent.Err() != nil:
-				e.stopped = stopCaller
-			case now.After(e.deadline):
-				e.stopped = stopTimeout
-			case e.baseline == 0:
-				e.baseline = heap
-			case heap > e.baseline && heap-e.baseline > e.limit:
-				e.stopped = stopMemory
-			}
-			if e.stopped != stopNone {
-				close(e.ctx.done)
+		kept := watchdog.entries[:0]
+		for _, w := range watchdog.entries {
+			if e := w.Value(); e != nil && !e.closed.Load() {
+				kept = append(kept, w)
+				if e.active.Load() {
+					live = append(live, e)
+				}
 			}
 		}
+		clear(watchdog.entries[len(kept):])
+		watchdog.entries = kept
 		watchdog.mu.Unlock()
+		for _, e := range live {
+			check(e, now, heap)
+		}
+		clear(live)
+	}
+}
+
+// check stops e's call if it is past its deadline, its caller gave up, or
+// the heap grew past its limit.
+func check(e *watchEntry, now time.Time, heap uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.active.Load() || e.stopped != stopNone {
+		return
+	}
+	switch {
+	case e.parent != nil && e.parent.Err() != nil:
+		e.stopped = stopCaller
+	case now.After(e.deadline):
+		e.stopped = stopTimeout
+	case e.baseline == 0:
+		e.baseline = heap
+	case heap > e.baseline && heap-e.baseline > e.limit:
+		e.stopped = stopMemory
+	}
+	if e.stopped != stopNone {
+		close(e.ctx.done)
 	}
 }
