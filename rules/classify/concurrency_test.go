@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestConcurrentClassifiers runs many goroutines, each classifying with one
@@ -27,7 +28,12 @@ func TestConcurrentClassifiers(t *testing.T) {
 			fmt.Fprintf(&src, "if mine_%d ~= nil then return \"critical\" end\n", j)
 		}
 		fmt.Fprintf(&src, "mine_%d = true\nif values[1] > %d then return \"major\" end\nreturn \"ok\"\n", i, i)
-		c := mustCompile(t, fmt.Sprintf("c%d", i), src.String())
+		// The time limit is wall-clock, and 16 goroutines on two cores under
+		// -race can wait a long time for the CPU; this test is about isolation.
+		c, err := CompileOptions(fmt.Sprintf("c%d", i), src.String(), Options{Timeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
 		cases = append(cases,
 			pair{c, History{Values: []float64{float64(i + 1)}}, Major},
 			pair{c, History{Values: []float64{float64(i)}}, OK})

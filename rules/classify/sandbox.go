@@ -35,14 +35,14 @@ type sandbox struct {
 	// env holds a call's globals: the history and whatever the classifier
 	// assigns. It is emptied after every call (reset), so no call sees
 	// another's globals; reusing it saves the Go maps a fresh table costs.
-	env     *lua.LTable
-	fn      *lua.LFunction // the classifier's main chunk, bound to env
+	env *lua.LTable
+	fn  *lua.LFunction // the classifier's main chunk, bound to env
 	// The history tables, refilled in place by each call (see historyTable);
 	// lastN is how many entries the last call put in each.
 	values, messages, timestamps, states *lua.LTable
 	lastN                                int
-	regexps map[string]*regexp.Regexp
-	watch   *watchEntry
+	regexps                              map[string]*regexp.Regexp
+	watch                                *watchEntry
 }
 
 func newSandbox(proto *lua.FunctionProto) *sandbox {
