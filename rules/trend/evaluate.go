@@ -24,7 +24,11 @@ import (
 // An expression that fails for one series (empty window, division by zero,
 // NaN) gives that series StateUnknown and the error in its Outcome; only a
 // storage error or a cancelled ctx fails the whole round. Outcomes are in
-// the order the storage returns series (sorted by labels).
+// label order.
+//
+// The series are split between up to maxShards goroutines (GOMAXPROCS) by
+// label hash; a round reads each matching series once, plus its baseline
+// days when the expression calls baseline.
 func (c *Compiled) Evaluate(ctx context.Context, q storage.Queryable, at time.Time) ([]Outcome, error) {
 	atMs := at.UnixMilli()
 	mint := atMs - c.rule.Window.Milliseconds() + 1
@@ -49,11 +53,8 @@ func (c *Compiled) Evaluate(ctx context.Context, q storage.Queryable, at time.Ti
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	out := results[0]
-	if shards > 1 {
-		out = slices.Concat(results...)
-		slices.SortFunc(out, func(a, b Outcome) int { return labels.Compare(a.Labels, b.Labels) })
-	}
+	out := slices.Concat(results...)
+	slices.SortFunc(out, func(a, b Outcome) int { return labels.Compare(a.Labels, b.Labels) })
 	return out, nil
 }
 
