@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
@@ -200,11 +201,25 @@ func (r *runner) run(lset labels.Labels) (state, explain string, err error) {
 	res, err := r.vm.Run(r.c.program, r.env)
 	explain = r.ev.explain.String()
 	if err != nil {
-		return StateUnknown, explain, err
+		return StateUnknown, explain, runError(err)
 	}
 	s, ok := res.(string)
 	if !ok || !ValidState(s) {
 		return StateUnknown, explain, fmt.Errorf("expression yielded %v, not a state (ok, minor, major, critical, unknown)", res)
 	}
 	return s, explain, nil
+}
+
+// runError makes expr's run-time error one line, fit for a log or a table
+// of outcomes: the column and the cause, without the source snippet (the
+// rule's expression is known to whoever reads it).
+func runError(err error) error {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		return err
+	}
+	if fe.Prev != nil {
+		return fmt.Errorf("column %d: %w", fe.Column+1, fe.Prev)
+	}
+	return fmt.Errorf("column %d: %s", fe.Column+1, fe.Message)
 }

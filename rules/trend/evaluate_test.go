@@ -103,3 +103,16 @@ func TestEvaluateCancelled(t *testing.T) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
 }
+
+// Run-time errors are one line, name the column, and wrap the cause.
+func TestRunErrorOneLine(t *testing.T) {
+	db := openDB(t)
+	fill(t, db, series("one"), t0, time.Second, 1, func(int, float64) float64 { return 5 })
+	o := outcomes(t, mustCompile(t, time.Hour, `last(window) > 1 && slope(window) > 0 ? "major" : "ok"`), db, t0)["one"]
+	if o.Err == nil || o.Err.Error() != "column 21: slope: need at least 2 samples, have 1" {
+		t.Errorf("err %q", o.Err)
+	}
+	if o.Explain != "last 5" {
+		t.Errorf("explain %q", o.Explain)
+	}
+}
