@@ -22,13 +22,13 @@ type entry struct {
 
 func (e *explainer) reset() { e.entries = e.entries[:0] }
 
-// add records name(args) = v. unit, when set, follows the value.
-func (e *explainer) add(name string, args []float64, v float64, unit string) {
+// add records name(args) = v.
+func (e *explainer) add(name string, args []float64, v float64) {
 	if name == "slope" || name == "rate" {
 		e.put(key(name, args), perTime(v))
 		return
 	}
-	e.put(key(name, args), formatFloat(v)+unit)
+	e.put(key(name, args), formatFloat(v))
 }
 
 func (e *explainer) addDuration(name string, arg float64, d time.Duration) {

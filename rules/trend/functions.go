@@ -34,7 +34,7 @@ func functions() []expr.Option {
 		expr.Function("count", func(p ...any) (any, error) {
 			w := p[0].(*Window)
 			n := len(w.V)
-			w.ev.explain.add("count", nil, float64(n), "")
+			w.ev.explain.add("count", nil, float64(n))
 			return n, nil
 		}, new(func(*Window) int)),
 		expr.Function("quantile", func(p ...any) (any, error) {
@@ -105,7 +105,7 @@ func record(w *Window, name string, args []float64, v float64, err error) (any, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	w.ev.explain.add(name, args, v, "")
+	w.ev.explain.add(name, args, v)
 	return v, nil
 }
 
