@@ -1,14 +1,3 @@
-// Package trend evaluates trend rules: a PromQL selector picks series, a
-// window of their recent samples is read from storage, and an expr-lang
-// expression over that window (least squares, Holt forecasts, z-scores, a
-// seasonal baseline...) yields a state for each series, with an explanation
-// of the numbers that led to it. Backtest replays a rule over past data to
-// list when its states would have changed.
-//
-// The package reads through Prometheus's storage.Queryable only; it never
-// writes. Storing trend states as series and events, and scheduling rounds,
-// belong to the server's rules wiring, which is the only intended importer
-// (with the API's test endpoint for Backtest).
 package trend
 
 import (
