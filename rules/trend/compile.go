@@ -74,6 +74,9 @@ func Compile(r Rule, p parser.Parser) (*Compiled, error) {
 		c.usesLabels = c.usesLabels || ok && id.Value == "labels"
 		return false
 	})
+	if err := checkConstants(root); err != nil {
+		return nil, fmt.Errorf("rule %q: expression: %w", r.Name, err)
+	}
 	if err := checkStates(root); err != nil {
 		return nil, fmt.Errorf("rule %q: expression: %w", r.Name, err)
 	}
@@ -207,4 +210,44 @@ func checkStates(n ast.Node) error {
 		return checkStates(n.Exp2)
 	}
 	return nil
+}
+
+// checkConstants rejects constant arguments that would fail on every
+// series: quantile's q outside [0, 1], holt's factors outside (0, 1).
+func checkConstants(root ast.Node) error {
+	var err error
+	ast.Find(root, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallNode)
+		if !ok || err != nil {
+			return false
+		}
+		id, ok := call.Callee.(*ast.IdentifierNode)
+		if !ok {
+			return false
+		}
+		switch {
+		case id.Value == "quantile" && len(call.Arguments) == 2:
+			if q, ok := constant(call.Arguments[1]); ok && !(q >= 0 && q <= 1) {
+				err = fmt.Errorf("quantile: q must be in [0, 1], got %g", q)
+			}
+		case id.Value == "holt" && len(call.Arguments) == 4:
+			for _, a := range call.Arguments[1:3] {
+				if f, ok := constant(a); ok && !(f > 0 && f < 1) {
+					err = fmt.Errorf("holt: smoothing and trend factors must be in (0, 1), got %g", f)
+				}
+			}
+		}
+		return false
+	})
+	return err
+}
+
+func constant(n ast.Node) (float64, bool) {
+	switch n := n.(type) {
+	case *ast.FloatNode:
+		return n.Value, true
+	case *ast.IntegerNode:
+		return float64(n.Value), true
+	}
+	return 0, false
 }

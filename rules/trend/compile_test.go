@@ -37,6 +37,9 @@ func TestCompileErrors(t *testing.T) {
 	f(sel, time.Hour, `baseline(0) > 1 ? "ok" : "major"`, "between 1 and")
 	f(sel, time.Hour, `baseline(window, 90) > 1 ? "ok" : "major"`, "between 1 and")
 	f(sel, time.Hour, `1 +`, "unexpected")
+	// Constant arguments that would fail on every series.
+	f(sel, time.Hour, `quantile(window, 1.5) > 1 ? "ok" : "major"`, "q must be in [0, 1]")
+	f(sel, time.Hour, `holt(window, 0.5, 1, 0) > 1 ? "ok" : "major"`, "factors must be in (0, 1)")
 }
 
 func TestCompile(t *testing.T) {

@@ -90,7 +90,7 @@ func TestEvaluateErrorsPerSeries(t *testing.T) {
 	f(`last(window) / (max(window) - min(window)) > 1 ? "major" : "ok"`, map[string]string{"good": StateMajor, "flat": StateUnknown}, "division by zero")
 	f(`labels.host == "good" ? "ok" : labels.host`, map[string]string{"good": StateOK, "flat": StateUnknown}, `yielded flat, not a state`)
 	f(`quantile(window, count(window) > 1 ? 0.5 : 2) > 0 ? "ok" : "major"`, map[string]string{"good": StateOK, "one": StateUnknown}, "q must be in [0, 1]")
-	f(`holt(window, 1, 0.5, 0) > 0 ? "ok" : "major"`, map[string]string{"good": StateUnknown}, "factors must be in (0, 1)")
+	f(`holt(window, count(window) > 1 ? 1.0 : 0.5, 0.5, 0) > 0 ? "ok" : "major"`, map[string]string{"good": StateUnknown}, "factors must be in (0, 1)")
 }
 
 func TestEvaluateCancelled(t *testing.T) {
