@@ -40,7 +40,7 @@
 //	                              also baseline(window, days)
 //	duration("24h")               a time.Duration; accepts d, w, y as well
 //
-// and expr's own builtins (abs, round, let, date, ...).
+// and expr's own builtins (abs, round, date, ...) and let bindings.
 //
 // Example: a disk full within a day is critical, within three days major:
 //
