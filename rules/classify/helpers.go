@@ -32,6 +32,7 @@ func registerHelpers(s *sandbox, base *lua.LTable) {
 		"changes":       changes,
 		"isMissing":     isMissing,
 		"matches":       s.matches,
+		"capture":       s.capture,
 	} {
 		base.RawSetString(name, L.NewFunction(fn))
 	}
@@ -286,26 +287,56 @@ func isMissing(L *lua.LState) int {
 // maxRegexps bounds the per-state cache of compiled patterns.
 const maxRegexps = 64
 
-// matches(str, pattern) -> whether the Go regular expression (RE2 syntax)
-// matches anywhere in str. RE2 runs in linear time, so no pattern can hang
-// the server (no ReDoS), which Lua patterns with user text cannot promise.
-func (s *sandbox) matches(L *lua.LState) int {
-	str := L.CheckString(1)
-	pattern := L.CheckString(2)
+// regexp returns the compiled pattern from the per-state cache.
+func (s *sandbox) regexp(L *lua.LState, name, pattern string) *regexp.Regexp {
 	re, ok := s.regexps[pattern]
 	if !ok {
 		if len(pattern) > 1024 {
-			L.RaiseError("matches: pattern longer than 1024 bytes")
+			L.RaiseError("%s: pattern longer than 1024 bytes", name)
 		}
 		var err error
 		if re, err = regexp.Compile(pattern); err != nil {
-			L.RaiseError("matches: %s", err.Error())
+			L.RaiseError("%s: %s", name, err.Error())
 		}
 		if len(s.regexps) >= maxRegexps {
 			clear(s.regexps)
 		}
 		s.regexps[pattern] = re
 	}
+	return re
+}
+
+// capture(str, pattern) -> the submatches of the Go regular expression's
+// first match in str (the whole match when it has no groups; an unmatched
+// group is nil), or nil when it does not match.
+func (s *sandbox) capture(L *lua.LState) int {
+	str := L.CheckString(1)
+	re := s.regexp(L, "capture", L.CheckString(2))
+	m := re.FindStringSubmatchIndex(str)
+	if m == nil {
+		L.Push(lua.LNil)
+		return 1
+	}
+	if len(m) == 2 {
+		L.Push(lua.LString(str[m[0]:m[1]]))
+		return 1
+	}
+	for i := 2; i < len(m); i += 2 {
+		if m[i] < 0 {
+			L.Push(lua.LNil)
+		} else {
+			L.Push(lua.LString(str[m[i]:m[i+1]]))
+		}
+	}
+	return len(m)/2 - 1
+}
+
+// matches(str, pattern) -> whether the Go regular expression (RE2 syntax)
+// matches anywhere in str. RE2 runs in linear time, so no pattern can hang
+// the server (no ReDoS), which Lua patterns with user text cannot promise.
+func (s *sandbox) matches(L *lua.LState) int {
+	str := L.CheckString(1)
+	re := s.regexp(L, "matches", L.CheckString(2))
 	L.Push(lua.LBool(re.MatchString(str)))
 	return 1
 }

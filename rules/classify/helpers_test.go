@@ -90,7 +90,17 @@ func TestHelpers(t *testing.T) {
 	f(`matches(messages[2], "^RAID (degraded|failed)$")`, "false")
 	f(`matches("disk sda: 97% used", "(9[0-9]|100)% used")`, "true")
 	f(`matches("x", "(?i)X")`, "true")
-	// The libraries that stay available.
+	f(`capture("disk sda: 97% used", "(\\w+): (\\d+)%")`, "sda")
+	f(`select(2, capture("disk sda: 97% used", "(\\w+): (\\d+)%"))`, "97")
+	f(`capture("load 8.25", "[0-9.]+")`, "8.25")
+	f(`capture("load", "[0-9.]+")`, "nil")
+	f(`select(2, capture("a", "(a)(b)?"))`, "nil")
+	// The libraries that stay available, Lua patterns on short strings too.
+	f(`("disk sda: 97% used"):match("(%d+)%%")`, "97")
+	f(`string.find(("a"):rep(120), ".-.-b")`, "nil")
+	f(`string.find(("a"):rep(1500), "^a-b")`, "nil")
+	f(`string.find(("a"):rep(100000), ".-.-b", 1, true)`, "nil")
+	f(`select(2, ("a.b.c"):gsub("%.", "/"))`, "2")
 	f(`string.format("%.1f%%", 97.25)`, "97.2%")
 	f(`("a,b"):gsub(",", ";")`, "a;b")
 	f(`("abc"):upper()`, "ABC")

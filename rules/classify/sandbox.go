@@ -79,6 +79,10 @@ func newSandbox(proto *lua.FunctionProto) *sandbox {
 	str.RawSetString("rep", L.NewFunction(strRep))
 	str.RawSetString("format", L.NewFunction(strFormat(str.RawGetString("format"))))
 	str.RawSetString("gsub", L.NewFunction(strGsub(str.RawGetString("gsub"))))
+	for _, name := range []string{"find", "match", "gmatch"} {
+		str.RawSetString(name, L.NewFunction(guardPattern(name, str.RawGetString(name))))
+	}
+	str.RawSetString("gfind", str.RawGetString("gmatch"))
 	tab := copyTable(L, global.RawGetString(lua.TabLibName).(*lua.LTable))
 	tab.RawSetString("concat", L.NewFunction(tabConcat(tab.RawGetString("concat"))))
 	math := copyTable(L, global.RawGetString(lua.MathLibName).(*lua.LTable))
@@ -222,8 +226,8 @@ func strFormat(orig lua.LValue) lua.LGFunction {
 func strGsub(orig lua.LValue) lua.LGFunction {
 	f := orig.(*lua.LFunction)
 	return func(L *lua.LState) int {
+		checkPattern(L, "gsub")
 		s := L.CheckString(1)
-		L.CheckString(2)
 		switch repl := L.Get(3).(type) {
 		case lua.LString, lua.LNumber:
 			r := lua.LVAsString(repl)

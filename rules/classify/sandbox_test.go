@@ -25,6 +25,10 @@ func TestEscapeCatalogue(t *testing.T) {
 		{"loop swallowing errors with pcall", `while true do pcall(function() while true do end end) end`, ErrTimeout, "time limit exceeded"},
 		{"repeat forever", "local i = 0\nrepeat i = i + 1 until false", ErrTimeout, "time limit"},
 		{"slow string search", `local s = ("a"):rep(100000) for i = 1, 1e9 do s:find("b") end`, ErrTimeout, "time limit"},
+		{"backtracking Lua pattern", `return string.find(("a"):rep(1000), ".-.-b")`, ErrRuntime, "string.find: a pattern with 2 repetitions may take too long on a 1000-byte string"},
+		{"backtracking match", `return ("a"):rep(5000):match("a*b")`, ErrRuntime, "string.match: a pattern"},
+		{"backtracking gmatch", `for x in ("a"):rep(5000):gmatch("a*b") do end`, ErrRuntime, "string.gmatch: a pattern"},
+		{"backtracking gsub", `return ("a"):rep(5000):gsub("a*b", "")`, ErrRuntime, "string.gsub: a pattern"},
 		// Stack.
 		{"deep recursion", `local function f() return f() + 1 end return f()`, ErrRuntime, "stack overflow"},
 		{"mutual recursion", "local g\nlocal function f() return g() + 1 end\ng = function() return f() + 1 end\nreturn f()", ErrRuntime, "stack overflow"},
