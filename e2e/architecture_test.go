@@ -75,6 +75,11 @@ func TestImportsRunOneWay(t *testing.T) {
 			}
 		}
 		for _, imp := range p.Imports {
+			if imp == "github.com/prometheus/prometheus/tsdb/chunkenc" {
+				// Not the TSDB: the value types and iterators that
+				// storage.Series hands out, part of the storage interface.
+				continue
+			}
 			for dep, own := range owner {
 				if (imp == dep || strings.HasPrefix(imp, dep+"/")) && rel != own && !strings.HasPrefix(rel, own+"/") {
 					t.Errorf("%s imports %s; only %s may", p.ImportPath, imp, own)
