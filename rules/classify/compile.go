@@ -31,7 +31,8 @@ type Options struct {
 	// MemoryLimit is the heap growth in bytes, measured while a call runs,
 	// at which the watchdog stops it; DefaultMemoryLimit when zero.
 	MemoryLimit uint64
-	// MaxIdle bounds the Lua states kept for reuse; 2 x GOMAXPROCS when zero.
+	// MaxIdle bounds the Lua states kept for reuse (~125 KiB each); GOMAXPROCS
+	// when zero, enough when callers run at most GOMAXPROCS calls at once.
 	MaxIdle int
 }
 

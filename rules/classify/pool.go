@@ -17,7 +17,7 @@ type pool struct {
 
 func newPool(proto *lua.FunctionProto, maxIdle int) *pool {
 	if maxIdle <= 0 {
-		maxIdle = 2 * runtime.GOMAXPROCS(0)
+		maxIdle = runtime.GOMAXPROCS(0)
 	}
 	return &pool{proto: proto, idle: make(chan *sandbox, maxIdle)}
 }

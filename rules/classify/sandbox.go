@@ -8,12 +8,15 @@ import (
 )
 
 // Lua state sizes. The call stack bounds recursion (a classifier recursing
-// deeper than this gets "stack overflow"); the data stack does not grow, so
-// unpack/select/string.byte on huge inputs fail with "registry overflow"
-// instead of allocating.
+// deeper than this gets "stack overflow"). The data stack starts small (an
+// idle state costs ~70 KiB rather than the 1 MiB a fixed 64 Ki-slot stack
+// costs: thousands of classifiers keep idle states) and may grow to
+// registryMaxSize, past which unpack/select/string.byte on huge inputs fail
+// with "registry overflow" instead of allocating.
 const (
-	callStackSize = 200
-	registrySize  = 64 * 1024
+	callStackSize   = 200
+	registrySize    = 2 * 1024
+	registryMaxSize = 64 * 1024
 )
 
 // baseAllowed are the base library functions a classifier may call. Left out:
@@ -47,9 +50,10 @@ type sandbox struct {
 
 func newSandbox(proto *lua.FunctionProto) *sandbox {
 	L := lua.NewState(lua.Options{
-		SkipOpenLibs:  true,
-		CallStackSize: callStackSize,
-		RegistrySize:  registrySize,
+		SkipOpenLibs:    true,
+		CallStackSize:   callStackSize,
+		RegistrySize:    registrySize,
+		RegistryMaxSize: registryMaxSize,
 	})
 	s := &sandbox{L: L, regexps: make(map[string]*regexp.Regexp), watch: &watchEntry{}}
 	register(s.watch)
