@@ -101,15 +101,21 @@ func TestCompileErrors(t *testing.T) {
 			t.Errorf("%q: error %v, want ErrCompile containing %q", src, err, want)
 		}
 	}
-	f("return 'ok'\nif then", "line:2")
-	f("local x = = 1", "line:1")
-	f("\n\n\nreturn 'ok' 'x' +", "line:4")
-	f("for i = 1 do end", "line:1")
-	f("goto nowhere", "nowhere")
-	f("return ...,", "at EOF")
+	f("return 'ok'\nif then", "classifier cpu does not compile: line 2, column 2: syntax error near 'if'")
+	f("local x = = 1", "line 1, column 11: syntax error near '='")
+	f("\n\n\nreturn 'ok' 'x' +", "line 4")
+	f("for i = 1 do end", "line 1, column 12")
+	f("x = 'abc", "unterminated string at the end of the source")
+	f("return ...,", "syntax error at the end of the source")
+	f("goto nowhere", "no visible label 'nowhere' for <goto> at line 1")
+	f("break", "no loop to break")
 	f("local __prophasis_concat = 1", "line 1: the name __prophasis_concat is reserved")
-	f("x = __prophasis_concat", "reserved")
+	f("\nx = __prophasis_concat", "line 2: the name __prophasis_concat is reserved")
 	f(strings.Repeat(" ", MaxSource+1), "more than")
+	var ce *CompileError
+	if _, err := Compile("cpu", "\n\nif then"); !errors.As(err, &ce) || ce.Line != 3 || ce.Column == 0 {
+		t.Errorf("CompileError: %#v", err)
+	}
 	if _, err := Compile("ok", "return 'ok'"); err != nil {
 		t.Fatal(err)
 	}

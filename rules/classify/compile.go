@@ -48,6 +48,28 @@ type Classifier struct {
 // ErrCompile is wrapped by every error Compile returns.
 var ErrCompile = errors.New("classifier does not compile")
 
+// CompileError is why a classifier does not compile, with the Lua line (and
+// column for syntax errors) when known, 0 otherwise. It wraps ErrCompile.
+type CompileError struct {
+	Classifier string
+	Line       int
+	Column     int
+	Msg        string
+}
+
+func (e *CompileError) Error() string {
+	switch {
+	case e.Column > 0:
+		return fmt.Sprintf("classifier %s does not compile: line %d, column %d: %s", e.Classifier, e.Line, e.Column, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("classifier %s does not compile: line %d: %s", e.Classifier, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("classifier %s does not compile: %s", e.Classifier, e.Msg)
+}
+
+// Unwrap returns ErrCompile.
+func (e *CompileError) Unwrap() error { return ErrCompile }
+
 // Compile parses and compiles source once, under name (which appears in
 // error messages: "name:3: ..."). A syntax error comes back as an error
 // naming the Lua line, so a bad classifier can be rejected when it is saved.
@@ -58,18 +80,30 @@ func Compile(name, source string) (*Classifier, error) {
 // CompileOptions is Compile with Options.
 func CompileOptions(name, source string, opts Options) (*Classifier, error) {
 	if len(source) > MaxSource {
-		return nil, fmt.Errorf("%w: source is %d bytes, more than %d", ErrCompile, len(source), MaxSource)
+		return nil, &CompileError{Classifier: name, Msg: fmt.Sprintf("source is %d bytes, more than %d", len(source), MaxSource)}
 	}
 	chunk, err := parse.Parse(strings.NewReader(source), name)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrCompile, strings.TrimSpace(err.Error()))
+		var perr *parse.Error
+		if errors.As(err, &perr) {
+			if perr.Pos.Line == parse.EOF {
+				return nil, &CompileError{Classifier: name, Msg: perr.Message + " at the end of the source"}
+			}
+			return nil, &CompileError{Classifier: name, Line: perr.Pos.Line, Column: perr.Pos.Column,
+				Msg: fmt.Sprintf("%s near '%s'", perr.Message, perr.Token)}
+		}
+		return nil, &CompileError{Classifier: name, Msg: strings.TrimSpace(err.Error())}
 	}
-	if err := rewriteChunk(chunk); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrCompile, name, err)
+	if line, err := rewriteChunk(chunk); err != nil {
+		return nil, &CompileError{Classifier: name, Line: line, Msg: err.Error()}
 	}
 	proto, err := lua.Compile(chunk, name)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrCompile, strings.TrimSpace(err.Error()))
+		var cerr *lua.CompileError
+		if errors.As(err, &cerr) {
+			return nil, &CompileError{Classifier: name, Line: cerr.Line, Msg: cerr.Message}
+		}
+		return nil, &CompileError{Classifier: name, Msg: strings.TrimSpace(err.Error())}
 	}
 	noArgTable(proto)
 	if opts.Timeout <= 0 {

@@ -14,18 +14,22 @@ import (
 const concatName = "__prophasis_concat"
 
 // rewriteChunk replaces every string concatenation in chunk by a call to
-// concatName, and rejects any use of that name by the user.
-func rewriteChunk(chunk []ast.Stmt) error {
+// concatName, and rejects any use of that name by the user (returning the
+// line).
+func rewriteChunk(chunk []ast.Stmt) (int, error) {
 	w := rewriter{}
 	w.stmts(chunk)
-	return w.err
+	return w.line, w.err
 }
 
-type rewriter struct{ err error }
+type rewriter struct {
+	err  error
+	line int
+}
 
 func (w *rewriter) name(n string, line int) {
 	if n == concatName && w.err == nil {
-		w.err = fmt.Errorf("line %d: the name %s is reserved", line, concatName)
+		w.err, w.line = fmt.Errorf("the name %s is reserved", concatName), line
 	}
 }
 
