@@ -126,10 +126,15 @@ func TestGlobalsDoNotLeak(t *testing.T) {
 	// The first call sets globals and tampers with libraries; the second
 	// must see none of it. MaxIdle 1 forces the same Lua state.
 	c, err := CompileOptions("leak", `
-if seen ~= nil then return "critical" end
+if seen ~= nil or inner ~= nil or viaHelper ~= nil or values.extra ~= nil or #values ~= 1 then return "critical" end
 if string.upper("a") ~= "A" or math.max(1, 2) ~= 2 then return "major" end
 seen = true
-values = nil
+pcall(function() inner = 1 end)
+consecutive(values, function(v) viaHelper = v return false end)
+values.extra = 1
+values[2] = 5
+table.insert(messages, "x")
+states = nil
 pcall(function() string.upper = function() return "x" end end)
 pcall(function() math.max = nil end)
 function arrayMax() return 1 end

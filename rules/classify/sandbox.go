@@ -40,6 +40,7 @@ type sandbox struct {
 	// another's globals; reusing it saves the Go maps a fresh table costs.
 	env *lua.LTable
 	fn  *lua.LFunction // the classifier's main chunk, bound to env
+	assigned []lua.LValue // globals the classifier created this call
 	// The history tables, refilled in place by each call (see historyTable);
 	// lastN is how many entries the last call put in each.
 	values, messages, timestamps, states *lua.LTable
@@ -110,6 +111,7 @@ func newSandbox(proto *lua.FunctionProto) *sandbox {
 
 	s.envMeta = L.NewTable()
 	s.envMeta.RawSetString("__index", base)
+	s.envMeta.RawSetString("__newindex", L.NewFunction(s.newGlobal))
 	s.envMeta.RawSetString("__metatable", lua.LString("locked"))
 	s.env = L.CreateTable(0, 8)
 	s.env.Metatable = s.envMeta
@@ -118,12 +120,27 @@ func newSandbox(proto *lua.FunctionProto) *sandbox {
 	return s
 }
 
-// reset empties the environment after a call. A classifier has no _G,
-// rawset or setfenv, so it can only create string-keyed globals.
+// newGlobal is the environment's __newindex: it stores a global the
+// classifier creates and remembers its name for reset.
+func (s *sandbox) newGlobal(L *lua.LState) int {
+	k, v := L.Get(2), L.Get(3)
+	s.env.RawSet(k, v)
+	if v != lua.LNil {
+		s.assigned = append(s.assigned, k)
+	}
+	return 0
+}
+
+// reset empties the environment after a call: the globals the classifier
+// created go (every new global passes through newGlobal: a classifier has
+// no rawset, setfenv or _G), and the history globals are overwritten by the
+// next call.
 func (s *sandbox) reset() {
-	s.env.ForEach(func(k, _ lua.LValue) {
+	for _, k := range s.assigned {
 		s.env.RawSet(k, lua.LNil)
-	})
+	}
+	clear(s.assigned)
+	s.assigned = s.assigned[:0]
 }
 
 func (s *sandbox) close() {
