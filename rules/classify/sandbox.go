@@ -38,9 +38,9 @@ type sandbox struct {
 	// env holds a call's globals: the history and whatever the classifier
 	// assigns. It is emptied after every call (reset), so no call sees
 	// another's globals; reusing it saves the Go maps a fresh table costs.
-	env *lua.LTable
-	fn  *lua.LFunction // the classifier's main chunk, bound to env
-	assigned []lua.LValue // globals the classifier created this call
+	env      *lua.LTable
+	fn       *lua.LFunction // the classifier's main chunk, bound to env
+	assigned []lua.LValue   // globals the classifier created this call
 	// The history tables, refilled in place by each call (see historyTable);
 	// lastN is how many entries the last call put in each.
 	values, messages, timestamps, states *lua.LTable
