@@ -3,6 +3,7 @@ package classify
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -114,6 +115,7 @@ func CompileOptions(name, source string, opts Options) (*Classifier, error) {
 	}
 	c := &Classifier{name: name, proto: proto, opts: opts}
 	c.pool = newPool(proto, opts.MaxIdle)
+	runtime.AddCleanup(c, (*pool).closeIdle, c.pool)
 	return c, nil
 }
 

@@ -32,6 +32,21 @@ func (p *pool) get() *sandbox {
 	}
 }
 
+// closeIdle closes the idle states; it runs when the pool's Classifier has
+// been garbage collected (runtime.AddCleanup in CompileOptions), so that
+// replaced classifier versions release their states and the watchdog
+// forgets them.
+func (p *pool) closeIdle() {
+	for {
+		select {
+		case s := <-p.idle:
+			s.close()
+		default:
+			return
+		}
+	}
+}
+
 // put keeps s for reuse, or closes it when the pool is full.
 func (p *pool) put(s *sandbox) {
 	select {

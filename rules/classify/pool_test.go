@@ -1,8 +1,10 @@
 package classify
 
 import (
+	"context"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // TestIdleStateFootprint guards what an idle pooled state costs: a server
@@ -48,5 +50,28 @@ func TestPoolBound(t *testing.T) {
 	}
 	if got := c.pool.get(); got != states[0] && got != states[1] {
 		t.Error("get did not reuse an idle state")
+	}
+}
+
+// TestDroppedClassifierClosesStates: the idle states of a Classifier that is
+// no longer referenced are closed, and the watchdog forgets them.
+func TestDroppedClassifierClosesStates(t *testing.T) {
+	c := mustCompile(t, "dropped", realistic)
+	if _, err := c.Classify(context.Background(), benchHistory()); err != nil {
+		t.Fatal(err)
+	}
+	s := <-c.pool.idle
+	c.pool.idle <- s
+	c = nil
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.watch.closed.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle state of a dropped classifier is still open")
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !s.L.IsClosed() {
+		t.Error("watch entry closed but not the Lua state")
 	}
 }

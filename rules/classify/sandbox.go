@@ -144,8 +144,8 @@ func (s *sandbox) reset() {
 }
 
 func (s *sandbox) close() {
-	s.watch.closed.Store(true)
 	s.L.Close()
+	s.watch.closed.Store(true) // after Close: whoever sees the flag sees a closed state
 }
 
 // copyTable returns a shallow copy of t without the keys in drop.

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
 )
 
 // The watchdog enforces each call's time limit and memory bound, and stops a
@@ -84,12 +83,13 @@ type watchEntry struct {
 	stopped  int
 }
 
-// watchdog knows every live sandbox through a weak pointer, so a sandbox
-// dropped with its Classifier (never closed) is forgotten once collected.
-// Its goroutine runs only while calls are running.
+// watchdog knows every open sandbox until it is closed (by the pool, after
+// a failed call, or when its Classifier is garbage: see pool.go). Its
+// goroutine runs only while calls are running, and each tick costs an atomic
+// load per open sandbox.
 var watchdog struct {
 	mu      sync.Mutex
-	entries []weak.Pointer[watchEntry]
+	entries []*watchEntry
 	running atomic.Bool
 	calls   atomic.Int64 // calls running now
 }
@@ -98,7 +98,7 @@ var watchdog struct {
 func register(e *watchEntry) {
 	e.ctx.done = make(chan struct{})
 	watchdog.mu.Lock()
-	watchdog.entries = append(watchdog.entries, weak.Make(e))
+	watchdog.entries = append(watchdog.entries, e)
 	watchdog.mu.Unlock()
 }
 
@@ -152,9 +152,9 @@ func watchLoop() {
 		live = live[:0]
 		watchdog.mu.Lock()
 		kept := watchdog.entries[:0]
-		for _, w := range watchdog.entries {
-			if e := w.Value(); e != nil && !e.closed.Load() {
-				kept = append(kept, w)
+		for _, e := range watchdog.entries {
+			if !e.closed.Load() {
+				kept = append(kept, e)
 				if e.active.Load() {
 					live = append(live, e)
 				}
