@@ -86,7 +86,7 @@ func (c *Classifier) Classify(ctx context.Context, h History) (State, error) {
 	e.Line, e.Msg = c.lineAndMessage(err)
 	switch stopped {
 	case stopMemory:
-		e.Err, e.Msg = ErrMemory, ErrMemory.Error()
+		e.Err, e.Msg = ErrMemory, fmt.Sprintf("%s (the heap grew more than %d MiB while it ran)", ErrMemory, c.opts.MemoryLimit>>20)
 	case stopTimeout:
 		e.Err, e.Msg = ErrTimeout, fmt.Sprintf("%s (%s)", ErrTimeout, c.opts.Timeout)
 	case stopCaller:
@@ -148,8 +148,8 @@ func truncateMsg(s string) string {
 	return s
 }
 
-// run executes proto in a fresh environment holding h and returns its first
-// result.
+// run executes the classifier with h in its environment and returns its
+// first result.
 func (s *sandbox) run(h History) (lua.LValue, error) {
 	L := s.L
 	n := max(len(h.Values), len(h.Messages), len(h.Timestamps), len(h.States))

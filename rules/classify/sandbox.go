@@ -9,7 +9,7 @@ import (
 
 // Lua state sizes. The call stack bounds recursion (a classifier recursing
 // deeper than this gets "stack overflow"). The data stack starts small (an
-// idle state costs ~70 KiB rather than the 1 MiB a fixed 64 Ki-slot stack
+// idle state costs ~125 KiB rather than the 1.1 MiB a fixed 64 Ki-slot stack
 // costs: thousands of classifiers keep idle states) and may grow to
 // registryMaxSize, past which unpack/select/string.byte on huge inputs fail
 // with "registry overflow" instead of allocating.
@@ -29,9 +29,9 @@ var baseAllowed = []string{
 	"tonumber", "tostring", "type", "unpack", "xpcall", "_VERSION",
 }
 
-// sandbox is one Lua state prepared for classifiers: the safe libraries and
-// the helpers live in a read-only base table that each call's fresh
-// environment inherits through __index.
+// sandbox is one Lua state prepared for one classifier: the safe libraries
+// and the helpers live in a base table the classifier cannot write, which
+// its environment (emptied after each call) inherits through __index.
 type sandbox struct {
 	L       *lua.LState
 	envMeta *lua.LTable // {__index = base}: the metatable of the environment
@@ -90,7 +90,9 @@ func newSandbox(proto *lua.FunctionProto) *sandbox {
 	str.RawSetString("gfind", str.RawGetString("gmatch"))
 	tab := copyTable(L, global.RawGetString(lua.TabLibName).(*lua.LTable))
 	tab.RawSetString("concat", L.NewFunction(tabConcat(tab.RawGetString("concat"))))
-	math := copyTable(L, global.RawGetString(lua.MathLibName).(*lua.LTable))
+	// randomseed would reseed the process's math/rand (a no-op since Go 1.24,
+	// but nothing a classifier needs).
+	math := copyTable(L, global.RawGetString(lua.MathLibName).(*lua.LTable), "randomseed")
 	base.RawSetString("string", readOnly(L, str, "string"))
 	base.RawSetString("table", readOnly(L, tab, "table"))
 	base.RawSetString("math", readOnly(L, math, "math"))
