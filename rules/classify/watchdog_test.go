@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -100,4 +101,39 @@ func TestStoppedStateIsNotReused(t *testing.T) {
 			t.Fatalf("after the loop: %v, %v", st, err)
 		}
 	}
+}
+
+// TestWatchdogLoop runs the watchdog goroutine on synctest's clock: it stops
+// a call once its deadline has passed (not before, within one tick), and
+// the goroutine exits once no call is running (synctest.Test would fail
+// with a goroutine left in the bubble otherwise).
+func TestWatchdogLoop(t *testing.T) {
+	// A loop started by an earlier test exits within a tick of going idle.
+	for watchdog.running.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		e := unregisteredEntry()
+		register(e)
+		defer e.closed.Store(true)
+		watch(e, context.Background(), 50*time.Millisecond, 1<<62)
+		time.Sleep(49 * time.Millisecond)
+		synctest.Wait()
+		if e.ctx.Err() != nil {
+			t.Fatal("stopped before the deadline")
+		}
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		if e.ctx.Err() == nil {
+			t.Fatal("not stopped after the deadline")
+		}
+		if got := unwatch(e); got != stopTimeout {
+			t.Fatalf("unwatch: %d, want stopTimeout", got)
+		}
+		time.Sleep(2 * watchInterval)
+		synctest.Wait()
+		if watchdog.running.Load() {
+			t.Error("the watchdog still runs with no call to watch")
+		}
+	})
 }
