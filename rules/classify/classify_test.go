@@ -6,11 +6,15 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
+// mustCompile compiles with a generous time limit: the default 50 ms is
+// wall-clock, and a loaded machine under -race can stall a goroutine that
+// long; tests about the limit set their own.
 func mustCompile(t testing.TB, name, src string) *Classifier {
 	t.Helper()
-	c, err := Compile(name, src)
+	c, err := CompileOptions(name, src, Options{Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("compile %s: %v", name, err)
 	}
@@ -138,7 +142,7 @@ states = nil
 pcall(function() string.upper = function() return "x" end end)
 pcall(function() math.max = nil end)
 function arrayMax() return 1 end
-return "ok"`, Options{MaxIdle: 1})
+return "ok"`, Options{MaxIdle: 1, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,10 +30,7 @@ func TestDocExamples(t *testing.T) {
 		3: {{History{Values: []float64{nan, nan, nan, 1}}, Unknown}, {History{Values: []float64{nan, 1, 1}}, Minor}, {History{Values: []float64{0, 0}}, OK}},
 	}
 	for i, b := range blocks {
-		c, err := Compile("example", b[1])
-		if err != nil {
-			t.Fatalf("example %d: %v", i, err)
-		}
+		c := mustCompile(t, "example", b[1])
 		for _, tc := range examples[i] {
 			if st, err := c.Classify(context.Background(), tc.h); st != tc.want || err != nil {
 				t.Errorf("example %d on %+v: %v, %v; want %v", i, tc.h, st, err, tc.want)

@@ -34,7 +34,7 @@ func TestIdleStateFootprint(t *testing.T) {
 
 // TestPoolBound: the pool keeps at most MaxIdle states and closes the rest.
 func TestPoolBound(t *testing.T) {
-	c, err := CompileOptions("x", realistic, Options{MaxIdle: 2})
+	c, err := CompileOptions("x", realistic, Options{MaxIdle: 2, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
