@@ -2,6 +2,7 @@ package classify
 
 import (
 	"context"
+	"strconv"
 	"testing"
 )
 
@@ -37,6 +38,27 @@ func BenchmarkClassify(b *testing.B) {
 			if st, err := c.Classify(ctx, h); err != nil || st != Critical {
 				b.Fatal(st, err)
 			}
+		}
+	})
+	// Many host x plugin series through one classifier, each with its own
+	// values and messages, as ingest will feed it.
+	hosts := make([]History, 1000)
+	for i := range hosts {
+		h := benchHistory()
+		for j := range h.Values {
+			h.Values[j] = float64((i*7+j*3)%13) + 0.5
+			h.Messages[j] = "load average: " + strconv.Itoa(i) + "." + strconv.Itoa(j)
+		}
+		hosts[i] = h
+	}
+	b.Run("hosts", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := c.Classify(ctx, hosts[i%len(hosts)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
 		}
 	})
 	b.Run("parallel", func(b *testing.B) {
