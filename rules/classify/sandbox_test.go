@@ -15,6 +15,11 @@ import (
 func TestEscapeCatalogue(t *testing.T) {
 	h := History{Values: []float64{1, 2, 3}, Messages: []string{"a", "b", "c"}}
 	normal := mustCompile(t, "normal", realistic)
+	// Another classifier leaves a global behind; no entry may see it.
+	writer := mustCompile(t, "writer", `shared_secret = "x"; return "ok"`)
+	if st, err := writer.Classify(context.Background(), h); st != OK {
+		t.Fatal(st, err)
+	}
 	for _, tc := range []struct {
 		name, src string
 		want      error  // sentinel the error must wrap
@@ -69,6 +74,8 @@ func TestEscapeCatalogue(t *testing.T) {
 		{"coroutine", `return coroutine.create(function() end)`, ErrRuntime, "nil"},
 		{"string.dump", `return string.dump(function() end)`, ErrRuntime, "attempt to call a non-function object"},
 		{"string.dump via a method", `return (""):dump()`, ErrRuntime, "attempt to call a non-function object"},
+		{"another classifier's global", `return shared_secret .. "!"`, ErrRuntime, "attempt to concatenate a nil value"},
+		{"the global table", `return _G.shared_secret`, ErrRuntime, "attempt to index a non-table object(nil)"},
 		// Metatables.
 		{"getmetatable of a string", `return getmetatable("").__index`, ErrRuntime, "attempt to call a non-function object"},
 		{"setmetatable", `setmetatable({}, {__gc = print})`, ErrRuntime, "attempt to call a non-function object"},
