@@ -17,6 +17,10 @@ const (
 	callStackSize   = 200
 	registrySize    = 2 * 1024
 	registryMaxSize = 64 * 1024
+	// registryGrowStep: gopher-lua's default (32) makes growing to the
+	// maximum take 2,000 reallocations, ~1 GiB of copies in one
+	// uninterruptible unpack({}, 1, 1e8) (measured 1 s); 16 steps instead.
+	registryGrowStep = 4 * 1024
 )
 
 // baseAllowed are the base library functions a classifier may call. Left out:
@@ -51,10 +55,11 @@ type sandbox struct {
 
 func newSandbox(proto *lua.FunctionProto) *sandbox {
 	L := lua.NewState(lua.Options{
-		SkipOpenLibs:    true,
-		CallStackSize:   callStackSize,
-		RegistrySize:    registrySize,
-		RegistryMaxSize: registryMaxSize,
+		SkipOpenLibs:     true,
+		CallStackSize:    callStackSize,
+		RegistrySize:     registrySize,
+		RegistryMaxSize:  registryMaxSize,
+		RegistryGrowStep: registryGrowStep,
 	})
 	s := &sandbox{L: L, regexps: make(map[string]*regexp.Regexp), watch: &watchEntry{}}
 	register(s.watch)

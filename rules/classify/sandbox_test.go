@@ -39,6 +39,7 @@ func TestEscapeCatalogue(t *testing.T) {
 		{"mutual recursion", "local g\nlocal function f() return g() + 1 end\ng = function() return f() + 1 end\nreturn f()", ErrRuntime, "stack overflow"},
 		{"recursion through pcall", `local function f() local ok, err = pcall(f) error(err, 0) end f()`, ErrRuntime, "stack overflow"},
 		{"unpack a huge table", `local t = {} for i = 1, 200000 do t[i] = i end return unpack(t)`, ErrRuntime, "overflow"},
+		{"unpack a huge range", `return unpack({}, 1, 2^40)`, ErrRuntime, "registry overflow"},
 		{"string.byte of a long string", `return string.byte(("x"):rep(1000000), 1, -1)`, ErrRuntime, "overflow"},
 		// Memory.
 		{"table growth bomb", tableBomb, nil, ""},
@@ -115,6 +116,9 @@ func TestEscapeCatalogue(t *testing.T) {
 			}
 			if d := time.Since(start); d > 10*time.Second {
 				t.Errorf("took %v", d)
+			}
+			if tc.name == "unpack a huge range" && time.Since(start) > time.Second/2 {
+				t.Errorf("unpack took %v: the data stack grows in too many steps", time.Since(start))
 			}
 			t.Logf("%v", err)
 			// The process keeps working.
