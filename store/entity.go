@@ -295,11 +295,6 @@ func resolveRefs(ctx context.Context, r *resolver, who string, refs []ref) error
 // target. Only kinds that can refer to target's kind are loaded.
 func referrers(ctx context.Context, q querier, target ref) ([]string, error) {
 	var out []string
-	collect := func(k kind, name string, refs []ref) {
-		if slices.Contains(refs, target) {
-			out = append(out, string(k)+" "+name)
-		}
-	}
 	can := func(k kind) bool {
 		switch k {
 		case kindGroup:
@@ -313,43 +308,41 @@ func referrers(ctx context.Context, q querier, target ref) ([]string, error) {
 		}
 		return false
 	}
-	if can(kindGroup) {
-		gs, err := loadGroups(ctx, q, "")
-		if err != nil {
-			return nil, err
-		}
-		for i := range gs {
-			collect(kindGroup, gs[i].Name, gs[i].refs())
-		}
-	}
-	if can(kindCheck) {
-		cs, err := loadChecks(ctx, q, "")
-		if err != nil {
-			return nil, err
-		}
-		for i := range cs {
-			collect(kindCheck, cs[i].Name, cs[i].refs())
-		}
-	}
-	if can(kindService) {
-		ss, err := loadServices(ctx, q, "")
-		if err != nil {
-			return nil, err
-		}
-		for i := range ss {
-			collect(kindService, ss[i].Name, ss[i].refs())
-		}
-	}
-	if can(kindAlertRule) {
-		as, err := loadAlertRules(ctx, q, "")
-		if err != nil {
-			return nil, err
-		}
-		for i := range as {
-			collect(kindAlertRule, as[i].Name, as[i].refs())
+	for _, kl := range []struct {
+		k    kind
+		load func() error
+	}{
+		{kindGroup, func() error { return referrersOf(ctx, q, kindGroup, loadGroups, target, &out) }},
+		{kindCheck, func() error { return referrersOf(ctx, q, kindCheck, loadChecks, target, &out) }},
+		{kindService, func() error { return referrersOf(ctx, q, kindService, loadServices, target, &out) }},
+		{kindAlertRule, func() error { return referrersOf(ctx, q, kindAlertRule, loadAlertRules, target, &out) }},
+	} {
+		if can(kl.k) {
+			if err := kl.load(); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
+}
+
+// referrersOf appends to out the entities of kind k that refer to target.
+func referrersOf[E any, P interface {
+	*E
+	refs() []ref
+	key() *string
+}](ctx context.Context, q querier, k kind, load func(context.Context, querier, string) ([]E, error), target ref, out *[]string) error {
+	es, err := load(ctx, q, "")
+	if err != nil {
+		return err
+	}
+	for i := range es {
+		e := P(&es[i])
+		if slices.Contains(e.refs(), target) {
+			*out = append(*out, string(k)+" "+*e.key())
+		}
+	}
+	return nil
 }
 
 // resolver turns names into ids inside one transaction, caching what it has
