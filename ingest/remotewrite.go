@@ -11,6 +11,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
@@ -346,7 +347,7 @@ func validateSeriesLabels(ls labels.Labels) error {
 	if ls.IsEmpty() {
 		return errors.New("series has no labels")
 	}
-	if ls.Get(labels.MetricName) == "" {
+	if ls.Get(model.MetricNameLabel) == "" {
 		return errors.New("series has no metric name (__name__ label)")
 	}
 	var err error

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 
@@ -115,7 +116,7 @@ func metricKey(m *wire.Metric) string {
 
 func baseLabels(name string, k seriesKey, extra map[string]string) labels.Labels {
 	b := labels.NewScratchBuilder(4 + len(extra))
-	b.Add(labels.MetricName, name)
+	b.Add(model.MetricNameLabel, name)
 	b.Add(labelHost, k.host)
 	b.Add(labelPlugin, k.plugin)
 	if k.check != "" {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 
@@ -74,7 +75,7 @@ func (r *Reader) Query(ctx context.Context, q store.MessageQuery) ([]store.Messa
 	}
 	defer querier.Close()
 	matchers := []*labels.Matcher{
-		labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, MetricMessageID),
+		labels.MustNewMatcher(labels.MatchEqual, model.MetricNameLabel, MetricMessageID),
 		labels.MustNewMatcher(labels.MatchEqual, "host", q.Host),
 	}
 	if q.Plugin != "" {

@@ -64,7 +64,7 @@ func TestRegistry(t *testing.T) {
 	if _, ok := Lookup("nope"); ok {
 		t.Error(`Lookup("nope") found something`)
 	}
-	if Default() != Default() {
+	if a, b := Default(), Default(); a != b {
 		t.Error("Default() is not one registry")
 	}
 }

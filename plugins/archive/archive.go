@@ -227,7 +227,7 @@ func check(h *tar.Header, seen map[string]byte) (entry, error) {
 	}
 	e := entry{name: name, exec: h.Mode&0o111 != 0}
 	switch h.Typeflag {
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg: // the reader already turns the old TypeRegA into TypeReg
 		e.typ = tar.TypeReg
 	case tar.TypeDir:
 		e.typ = tar.TypeDir

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 
@@ -177,7 +178,7 @@ func (t *Tracker) check(ctx context.Context, expected map[Key]time.Duration, sin
 	app := t.db.Appender(ctx)
 	for _, k := range overdue {
 		b := labels.NewScratchBuilder(4)
-		b.Add(labels.MetricName, MetricState)
+		b.Add(model.MetricNameLabel, MetricState)
 		b.Add("host", k.Host)
 		b.Add("plugin", k.Plugin)
 		if k.Check != "" {
