@@ -22,7 +22,11 @@ type History struct {
 	// Timestamps holds each result's time in milliseconds since the epoch.
 	Timestamps []int64
 	// States holds the states previously classified for these results.
+	// The engine passes Unknown for the newest, which is being classified.
 	States []State
+	// ExitStatuses holds each result's plugin exit status (Nagios: 0 OK,
+	// 1 WARNING, 2 CRITICAL, 3 UNKNOWN); -1 when the result had none.
+	ExitStatuses []int
 }
 
 // Errors a Classify call can wrap; a *Error carries them with the line.
@@ -152,12 +156,13 @@ func truncateMsg(s string) string {
 // first result.
 func (s *sandbox) run(h History) (lua.LValue, error) {
 	L := s.L
-	n := max(len(h.Values), len(h.Messages), len(h.Timestamps), len(h.States))
+	n := max(len(h.Values), len(h.Messages), len(h.Timestamps), len(h.States), len(h.ExitStatuses))
 	env := s.env
 	values := s.historyTable(&s.values, n)
 	messages := s.historyTable(&s.messages, n)
 	timestamps := s.historyTable(&s.timestamps, n)
 	states := s.historyTable(&s.states, n)
+	exits := s.historyTable(&s.exits, n)
 	s.lastN = n
 	for i := 0; i < n; i++ {
 		v := math.NaN()
@@ -180,11 +185,17 @@ func (s *sandbox) run(h History) (lua.LValue, error) {
 			st = h.States[i]
 		}
 		states.RawSetInt(i+1, stateValue(st))
+		e := -1
+		if i < len(h.ExitStatuses) {
+			e = h.ExitStatuses[i]
+		}
+		exits.RawSetInt(i+1, lua.LNumber(e))
 	}
 	env.RawSetString("values", values)
 	env.RawSetString("messages", messages)
 	env.RawSetString("timestamps", timestamps)
 	env.RawSetString("states", states)
+	env.RawSetString("exit_codes", exits)
 	env.RawSetString("n", lua.LNumber(n))
 
 	L.Push(s.fn)

@@ -14,7 +14,10 @@
 //	values      array of numbers; a result without a value is NaN (see isMissing)
 //	messages    array of strings; a result without a message is ""
 //	timestamps  array of numbers, milliseconds since the Unix epoch
-//	states      array of strings, the states previously returned
+//	states      array of strings, the states previously returned for those
+//	            results; states[1], for the result being classified, is "unknown"
+//	exit_codes  array of numbers, each run's exit status (Nagios: 0 OK,
+//	            1 WARNING, 2 CRITICAL, 3 UNKNOWN); -1 when unknown
 //	n           the number of entries in each array
 //
 // For example, "critical when load was above 8 for the last 5 runs":

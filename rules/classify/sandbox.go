@@ -47,10 +47,10 @@ type sandbox struct {
 	assigned []lua.LValue   // globals the classifier created this call
 	// The history tables, refilled in place by each call (see historyTable);
 	// lastN is how many entries the last call put in each.
-	values, messages, timestamps, states *lua.LTable
-	lastN                                int
-	regexps                              map[string]*regexp.Regexp
-	watch                                *watchEntry
+	values, messages, timestamps, states, exits *lua.LTable
+	lastN                                       int
+	regexps                                     map[string]*regexp.Regexp
+	watch                                       *watchEntry
 }
 
 func newSandbox(proto *lua.FunctionProto) *sandbox {
