@@ -15,10 +15,11 @@ type ConfigStore interface {
 	Export(ctx context.Context) (Document, error)
 	// Apply makes the store match doc, in one transaction: it creates what
 	// is new, updates what changed and deletes hosts, groups, schedules,
-	// checks, services and alert rules that doc does not list. It validates
+	// checks, services, alert rules and trend rules that doc does not list. It validates
 	// everything first (fields, unknown references, cycles) and on any
 	// error changes nothing. With dryRun it computes the diff and rolls
-	// back. Apply sorts the lists inside doc in place.
+	// back. Classifiers and trend rules it writes go through the store's
+	// CodeChecker. Apply sorts the lists inside doc in place.
 	Apply(ctx context.Context, doc Document, dryRun bool) (Diff, error)
 }
 
@@ -39,6 +40,7 @@ func (s *sqliteStore) Export(ctx context.Context) (Document, error) {
 	clearMeta(doc.Checks)
 	clearMeta(doc.Services)
 	clearMeta(doc.AlertRules)
+	clearMeta(doc.TrendRules)
 	return doc, nil
 }
 
@@ -70,6 +72,9 @@ func exportFrom(ctx context.Context, q querier) (Document, error) {
 	if doc.AlertRules, err = loadAlertRules(ctx, q, ""); err != nil {
 		return doc, err
 	}
+	if doc.TrendRules, err = loadTrendRules(ctx, q, ""); err != nil {
+		return doc, err
+	}
 	return doc, nil
 }
 
@@ -78,9 +83,9 @@ func exportFrom(ctx context.Context, q querier) (Document, error) {
 // Inside the transaction it works in dependency order, so every reference
 // resolves at the moment it is written: hosts and schedules, then groups
 // (members before the groups containing them), checks, services (members
-// first again) and alert rules are created or updated; then what the
-// document no longer lists is deleted in the reverse order (alert rules
-// first, hosts last; containing groups and services before their members).
+// first again), alert rules and trend rules are created or updated; then what the
+// document no longer lists is deleted in the reverse order (trend and alert
+// rules first, hosts last; containing groups and services before their members).
 // Since every kept entity has by then been updated to the document's
 // references, nothing deleted is still referred to.
 func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Diff, error) {
@@ -94,7 +99,7 @@ func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Dif
 			return err
 		}
 		r := newResolver(tx)
-		if err := r.preload(ctx, kindHost, kindSchedule, kindPlugin, kindGroup, kindCheck, kindService, kindAlertRule); err != nil {
+		if err := r.preload(ctx, kindHost, kindSchedule, kindPlugin, kindGroup, kindCheck, kindService, kindAlertRule, kindTrendRule); err != nil {
 			return err
 		}
 		var errs errorList
@@ -111,29 +116,33 @@ func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Dif
 		}
 
 		now := s.nowMillis()
-		goneHosts, err := upsertKind(ctx, tx, r, hostOps, cur.Hosts, doc.Hosts, now, &diff)
+		goneHosts, err := upsertKind(ctx, tx, r, s.checker, hostOps, cur.Hosts, doc.Hosts, now, &diff)
 		if err != nil {
 			return err
 		}
-		goneSchedules, err := upsertKind(ctx, tx, r, scheduleOps, cur.Schedules, doc.Schedules, now, &diff)
+		goneSchedules, err := upsertKind(ctx, tx, r, s.checker, scheduleOps, cur.Schedules, doc.Schedules, now, &diff)
 		if err != nil {
 			return err
 		}
 		wantGroups := orderByNames(doc.Groups, groupGraph(doc.Groups).topoOrder())
-		goneGroups, err := upsertKind(ctx, tx, r, groupOps, cur.Groups, wantGroups, now, &diff)
+		goneGroups, err := upsertKind(ctx, tx, r, s.checker, groupOps, cur.Groups, wantGroups, now, &diff)
 		if err != nil {
 			return err
 		}
-		goneChecks, err := upsertKind(ctx, tx, r, checkOps, cur.Checks, doc.Checks, now, &diff)
+		goneChecks, err := upsertKind(ctx, tx, r, s.checker, checkOps, cur.Checks, doc.Checks, now, &diff)
 		if err != nil {
 			return err
 		}
 		wantServices := orderByNames(doc.Services, serviceGraph(doc.Services).topoOrder())
-		goneServices, err := upsertKind(ctx, tx, r, serviceOps, cur.Services, wantServices, now, &diff)
+		goneServices, err := upsertKind(ctx, tx, r, s.checker, serviceOps, cur.Services, wantServices, now, &diff)
 		if err != nil {
 			return err
 		}
-		goneRules, err := upsertKind(ctx, tx, r, alertRuleOps, cur.AlertRules, doc.AlertRules, now, &diff)
+		goneRules, err := upsertKind(ctx, tx, r, s.checker, alertRuleOps, cur.AlertRules, doc.AlertRules, now, &diff)
+		if err != nil {
+			return err
+		}
+		goneTrends, err := upsertKind(ctx, tx, r, s.checker, trendRuleOps, cur.TrendRules, doc.TrendRules, now, &diff)
 		if err != nil {
 			return err
 		}
@@ -142,6 +151,7 @@ func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Dif
 		goneServices = orderByNames(goneServices, reversed(serviceGraph(cur.Services).topoOrder()))
 		goneGroups = orderByNames(goneGroups, reversed(groupGraph(cur.Groups).topoOrder()))
 		for _, del := range []func() error{
+			func() error { return deleteAll(ctx, tx, kindTrendRule, goneTrends, &diff) },
 			func() error { return deleteAll(ctx, tx, kindAlertRule, goneRules, &diff) },
 			func() error { return deleteAll(ctx, tx, kindService, goneServices, &diff) },
 			func() error { return deleteAll(ctx, tx, kindCheck, goneChecks, &diff) },
@@ -166,9 +176,16 @@ func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Dif
 }
 
 // upsertKind creates the entities of want that cur lacks and updates those
-// that differ, in the order of want, recording each in d. It returns the
-// entities of cur that want lacks, for deletion once every kind is upserted.
-func upsertKind[T any, P record[T]](ctx context.Context, tx *sql.Tx, r *resolver, o ops[T], cur, want []T, now int64, d *Diff) ([]T, error) {
+// that differ, in the order of want, recording each in d. What it writes
+// goes through cc first, when there is one. It returns the entities of cur
+// that want lacks, for deletion once every kind is upserted.
+func upsertKind[T any, P record[T]](ctx context.Context, tx *sql.Tx, r *resolver, cc CodeChecker, o ops[T], cur, want []T, now int64, d *Diff) ([]T, error) {
+	checkCode := func(v *T) error {
+		if cc == nil || o.code == nil {
+			return nil
+		}
+		return o.code(cc, v)
+	}
 	curBy := make(map[string]int, len(cur))
 	for i := range cur {
 		curBy[*P(&cur[i]).key()] = i
@@ -178,6 +195,9 @@ func upsertKind[T any, P record[T]](ctx context.Context, tx *sql.Tx, r *resolver
 		name := *p.key()
 		j, ok := curBy[name]
 		if !ok {
+			if err := checkCode(p); err != nil {
+				return nil, err
+			}
 			id, err := o.insert(ctx, tx, r, p, now)
 			if err != nil {
 				return nil, fmt.Errorf("create %s %q: %w", o.kind, name, err)
@@ -189,6 +209,9 @@ func upsertKind[T any, P record[T]](ctx context.Context, tx *sql.Tx, r *resolver
 		delete(curBy, name)
 		c := P(&cur[j])
 		if details := o.diff(c, p); len(details) > 0 {
+			if err := checkCode(p); err != nil {
+				return nil, err
+			}
 			if err := o.update(ctx, tx, r, c.meta().ID, p, now); err != nil {
 				return nil, fmt.Errorf("update %s %q: %w", o.kind, name, err)
 			}

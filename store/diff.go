@@ -174,3 +174,23 @@ func showLabels(m map[string]string) string {
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
 }
+
+// code records a change of user code (a classifier) by size, not content:
+// sources are long and multi-line.
+func (f *fieldDiffs) code(field, a, b string) {
+	switch {
+	case a == b:
+	case a == "":
+		*f = append(*f, fmt.Sprintf("%s set (%d bytes)", field, len(b)))
+	case b == "":
+		*f = append(*f, field+" removed")
+	default:
+		*f = append(*f, fmt.Sprintf("%s changed (%d -> %d bytes)", field, len(a), len(b)))
+	}
+}
+
+func (f *fieldDiffs) float(field string, a, b float64) {
+	if a != b {
+		*f = append(*f, field+" "+strconv.FormatFloat(a, 'g', -1, 64)+" -> "+strconv.FormatFloat(b, 'g', -1, 64))
+	}
+}

@@ -16,7 +16,7 @@ import (
 const DocumentVersion = 1
 
 // Document is the whole configuration users write as code: hosts, groups,
-// schedules, checks, services and alert rules. Apply makes the store match
+// schedules, checks, services, alert rules and trend rules. Apply makes the store match
 // it exactly; Export writes the store as one. Plugins are referred to by name
 // and must already exist; users and API tokens are not part of it. See
 // docs/configuration.md for the format.
@@ -29,6 +29,7 @@ type Document struct {
 	Checks     []Check     `json:"checks" yaml:"checks,omitempty"`
 	Services   []Service   `json:"services" yaml:"services,omitempty"`
 	AlertRules []AlertRule `json:"alert_rules" yaml:"alert_rules,omitempty"`
+	TrendRules []TrendRule `json:"trend_rules" yaml:"trend_rules,omitempty"`
 }
 
 // MaxDocumentBytes bounds a configuration document; it holds thousands of
@@ -168,6 +169,7 @@ func (d *Document) validate() error {
 	d.Checks = emptyIfNil(d.Checks)
 	d.Services = emptyIfNil(d.Services)
 	d.AlertRules = emptyIfNil(d.AlertRules)
+	d.TrendRules = emptyIfNil(d.TrendRules)
 	names := map[kind]map[string]bool{}
 	names[kindHost] = validateKind(&errs, kindHost, d.Hosts)
 	names[kindSchedule] = validateKind(&errs, kindSchedule, d.Schedules)
@@ -175,6 +177,7 @@ func (d *Document) validate() error {
 	names[kindCheck] = validateKind(&errs, kindCheck, d.Checks)
 	names[kindService] = validateKind(&errs, kindService, d.Services)
 	validateKind(&errs, kindAlertRule, d.AlertRules)
+	validateKind(&errs, kindTrendRule, d.TrendRules)
 
 	checkRefs := func(k kind, name string, refs []ref) {
 		for _, r := range refs {

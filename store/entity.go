@@ -41,10 +41,11 @@ const (
 	kindCheck     kind = "check"
 	kindService   kind = "service"
 	kindAlertRule kind = "alert_rule"
+	kindTrendRule kind = "trend_rule"
 )
 
 // kindOrder is the order of kinds in a rendered diff.
-var kindOrder = []kind{kindHost, kindGroup, kindPlugin, kindSchedule, kindCheck, kindService, kindAlertRule}
+var kindOrder = []kind{kindHost, kindGroup, kindPlugin, kindSchedule, kindCheck, kindService, kindAlertRule, kindTrendRule}
 
 // tableOf is the table holding each kind's rows. The values are constants,
 // never user input, so concatenating them into SQL is safe.
@@ -56,6 +57,7 @@ var tableOf = map[kind]string{
 	kindCheck:     "checks",
 	kindService:   "services",
 	kindAlertRule: "alert_rules",
+	kindTrendRule: "trend_rules",
 }
 
 // ref is a reference by name from one entity to another.
@@ -108,6 +110,18 @@ type ops[T any] struct {
 	// diff describes how b differs from a, field by field ("address
 	// 10.0.0.1 -> 10.0.0.2"); nil when they are the same.
 	diff func(a, b *T) []string
+	// code, if set, runs the store's CodeChecker over the user code v
+	// holds (classifiers, trend rules) before v is written; it returns
+	// an error wrapping ErrInvalid that names the field.
+	code func(c CodeChecker, v *T) error
+}
+
+// checkCode runs o.code when the store has a CodeChecker.
+func checkCode[T any](s *sqliteStore, o ops[T], v *T) error {
+	if s.checker == nil || o.code == nil {
+		return nil
+	}
+	return o.code(s.checker, v)
 }
 
 // listAll returns every entity of a kind.
@@ -166,6 +180,9 @@ func createOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]
 	if err := p.validate(); err != nil {
 		return out, err
 	}
+	if err := checkCode(s, o, &v); err != nil {
+		return out, err
+	}
 	name := *p.key()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		r := newResolver(tx)
@@ -202,6 +219,9 @@ func updateOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]
 	p.normalize()
 	var out T
 	if err := p.validate(); err != nil {
+		return out, err
+	}
+	if err := checkCode(s, o, &v); err != nil {
 		return out, err
 	}
 	newName := *p.key()

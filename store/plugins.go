@@ -11,9 +11,8 @@ import (
 	"time"
 )
 
-// Plugin is a plugin known to the server, by name. The plugin registry
-// (packages, content hashes, classifiers) is a later addition; for now the row
-// is what checks and services refer to.
+// Plugin is a plugin known to the server, by name: how agents run it, its
+// package (if any), and how the server classifies its results.
 type Plugin struct {
 	Meta        `yaml:",inline"`
 	Name        string `json:"name" yaml:"name"`
@@ -37,6 +36,26 @@ type Plugin struct {
 	// plugin keep it; SetPluginPackage changes it, after the package is
 	// stored (package plugins).
 	SHA256 string `json:"sha256,omitempty" yaml:"-"`
+	// Classifier is the Lua source of the function that turns the plugin's
+	// last results into a state; "" means the built-in default for the
+	// plugin's kind. A check may override it per plugin.
+	Classifier string `json:"classifier" yaml:"classifier,omitempty"`
+	// History is how many previous results the classifier sees besides
+	// the new one; 0 means DefaultHistory.
+	History int `json:"history" yaml:"history,omitempty"`
+}
+
+// DefaultHistory is the History of a plugin that sets none: enough results
+// for "3 of the last 5" rules and short trends, few enough that keeping
+// them per host x plugin in memory costs little.
+const DefaultHistory = 10
+
+// EffectiveHistory returns History, or DefaultHistory when it is 0.
+func (p Plugin) EffectiveHistory() int {
+	if p.History == 0 {
+		return DefaultHistory
+	}
+	return p.History
 }
 
 // PluginKinds are the kinds of plugin an agent can run.
@@ -47,6 +66,11 @@ const (
 	maxPluginArgs   = 64
 	maxPluginArgLen = 1024
 	maxPluginTimout = time.Hour
+	// MaxClassifierBytes bounds one classifier's Lua source (a plugin's
+	// or a check's override).
+	MaxClassifierBytes = 64 << 10
+	// MaxHistory bounds Plugin.History.
+	MaxHistory = 1000
 )
 
 // PluginStore keeps plugins. Configuration documents refer to plugins by name
@@ -113,7 +137,24 @@ func (p *Plugin) validate() error {
 	if time.Duration(p.Timeout) < 0 || time.Duration(p.Timeout) > maxPluginTimout {
 		return invalidf("%s: timeout %s must be between 0 and %s", what, time.Duration(p.Timeout), maxPluginTimout)
 	}
+	if p.History < 0 || p.History > MaxHistory {
+		return invalidf("%s: history %d must be between 0 and %d", what, p.History, MaxHistory)
+	}
+	if err := validText(what, "classifier", p.Classifier, MaxClassifierBytes); err != nil {
+		return err
+	}
 	return validText(what, "description", p.Description, maxDescription)
+}
+
+// checkPluginCode runs the code checker over the plugin's classifier.
+func checkPluginCode(c CodeChecker, p *Plugin) error {
+	if p.Classifier == "" {
+		return nil
+	}
+	if err := c.CheckClassifier(p.Name, p.Classifier); err != nil {
+		return &codeError{what: fmt.Sprintf("plugin %q: classifier", p.Name), err: err}
+	}
+	return nil
 }
 
 func diffPlugin(a, b *Plugin) []string {
@@ -124,6 +165,8 @@ func diffPlugin(a, b *Plugin) []string {
 	f.str("entrypoint", a.Entrypoint, b.Entrypoint)
 	f.str("args", strings.Join(a.Args, " "), strings.Join(b.Args, " "))
 	f.str("timeout", time.Duration(a.Timeout).String(), time.Duration(b.Timeout).String())
+	f.code("classifier", a.Classifier, b.Classifier)
+	f.int("history", a.History, b.History)
 	return f
 }
 
@@ -133,6 +176,7 @@ var pluginOps = ops[Plugin]{
 	insert: insertPlugin,
 	update: updatePlugin,
 	diff:   diffPlugin,
+	code:   checkPluginCode,
 }
 
 func loadPlugins(ctx context.Context, q querier, name string) ([]Plugin, error) {
@@ -142,7 +186,7 @@ func loadPlugins(ctx context.Context, q querier, name string) ([]Plugin, error) 
 		var p Plugin
 		var id, created, updated, timeout int64
 		var args string
-		if err := rows.Scan(&id, &p.Name, &p.Version, &p.Description, &p.Kind, &p.Entrypoint, &args, &timeout, &p.SHA256, &created, &updated); err != nil {
+		if err := rows.Scan(&id, &p.Name, &p.Version, &p.Description, &p.Kind, &p.Entrypoint, &args, &timeout, &p.SHA256, &p.Classifier, &p.History, &created, &updated); err != nil {
 			return err
 		}
 		if err := json.Unmarshal([]byte(args), &p.Args); err != nil {
@@ -152,7 +196,7 @@ func loadPlugins(ctx context.Context, q querier, name string) ([]Plugin, error) 
 		p.set(id, created, updated)
 		out = append(out, p)
 		return nil
-	}, `SELECT id, name, version, description, kind, entrypoint, args, timeout_ms, package_sha256, created_at, updated_at FROM plugins`+where+` ORDER BY name`, args...)
+	}, `SELECT id, name, version, description, kind, entrypoint, args, timeout_ms, package_sha256, classifier, history, created_at, updated_at FROM plugins`+where+` ORDER BY name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load plugins: %w", err)
 	}
@@ -165,9 +209,10 @@ func insertPlugin(ctx context.Context, tx *sql.Tx, _ *resolver, p *Plugin, now i
 	if err != nil {
 		return 0, err
 	}
-	err = tx.QueryRowContext(ctx, `INSERT INTO plugins (name, version, description, kind, entrypoint, args, timeout_ms, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, p.Name, p.Version, p.Description, p.Kind, p.Entrypoint, args,
-		time.Duration(p.Timeout).Milliseconds(), now, now).Scan(&id)
+	err = tx.QueryRowContext(ctx, `INSERT INTO plugins (name, version, description, kind, entrypoint, args, timeout_ms,
+		classifier, history, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, p.Name, p.Version, p.Description, p.Kind, p.Entrypoint, args,
+		time.Duration(p.Timeout).Milliseconds(), p.Classifier, p.History, now, now).Scan(&id)
 	return id, err
 }
 
@@ -177,8 +222,9 @@ func updatePlugin(ctx context.Context, tx *sql.Tx, _ *resolver, id int64, p *Plu
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE plugins SET name = ?, version = ?, description = ?, kind = ?, entrypoint = ?,
-		args = ?, timeout_ms = ?, updated_at = ? WHERE id = ?`,
-		p.Name, p.Version, p.Description, p.Kind, p.Entrypoint, args, time.Duration(p.Timeout).Milliseconds(), now, id)
+		args = ?, timeout_ms = ?, classifier = ?, history = ?, updated_at = ? WHERE id = ?`,
+		p.Name, p.Version, p.Description, p.Kind, p.Entrypoint, args, time.Duration(p.Timeout).Milliseconds(),
+		p.Classifier, p.History, now, id)
 	return err
 }
 

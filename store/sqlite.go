@@ -15,20 +15,21 @@ import (
 
 // Open opens the store a DSN names: a file path (or "sqlite://PATH" or
 // "file:PATH") is a SQLite database, created if missing; "postgres://..." is
-// reserved for PostgreSQL, which a later release adds.
-func Open(ctx context.Context, dsn string, logger *slog.Logger) (Store, error) {
+// reserved for PostgreSQL, which a later release adds. Options are those of
+// OpenSQLite.
+func Open(ctx context.Context, dsn string, logger *slog.Logger, opts ...Option) (Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return nil, errors.New("open store: PostgreSQL is not supported yet; use a SQLite file path")
 	case strings.HasPrefix(dsn, "sqlite://"):
-		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"), logger)
+		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"), logger, opts...)
 	case strings.HasPrefix(dsn, "file:"):
-		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "file:"), logger)
+		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "file:"), logger, opts...)
 	}
 	if i := strings.Index(dsn, "://"); i > 0 {
 		return nil, fmt.Errorf("open store: unknown store scheme %q (use a SQLite file path)", dsn[:i])
 	}
-	return OpenSQLite(ctx, dsn, logger)
+	return OpenSQLite(ctx, dsn, logger, opts...)
 }
 
 // sqliteStore is the SQLite Store.
@@ -43,6 +44,8 @@ type sqliteStore struct {
 	w, r   *sql.DB
 	logger *slog.Logger
 	now    func() time.Time
+	// checker validates classifiers and trend rules; nil checks none.
+	checker CodeChecker
 
 	msgs messageLog
 
@@ -86,8 +89,12 @@ const sqlitePragmas = "_pragma=busy_timeout(10000)" +
 const readConns = 4
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and
-// migrates its schema.
-func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (Store, error) {
+// migrates its schema. WithCodeChecker makes it validate user code.
+func OpenSQLite(ctx context.Context, path string, logger *slog.Logger, opts ...Option) (Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
 		return nil, errors.New("open store: give the SQLite database a file path (in-memory databases are not supported)")
 	}
@@ -124,7 +131,7 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger) (Store, e
 	}
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
-	s := &sqliteStore{w: w, r: r, logger: logger, now: time.Now}
+	s := &sqliteStore{w: w, r: r, logger: logger, now: time.Now, checker: o.checker}
 	if err := s.initMessages(ctx); err != nil {
 		s.Close()
 		return nil, err

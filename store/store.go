@@ -1,6 +1,8 @@
 // Package store is the relational store of everything users configure (hosts,
-// host groups, plugins, checks, schedules, services, alert rules, users, API
-// tokens) and of the message log (the text of every result).
+// host groups, plugins, checks, schedules, services, alert rules, trend
+// rules, users, API tokens), of the message log (the text of every result)
+// and of what the rules engine records: events, the system log and current
+// states.
 //
 // SQLite (modernc.org/sqlite, pure Go) is the default; the Store interface is the
 // only thing the rest of the server sees, so PostgreSQL can be added beside it.
@@ -109,8 +111,12 @@ type Store interface {
 	CheckStore
 	ServiceStore
 	AlertRuleStore
+	TrendRuleStore
 	UserStore
 	TokenStore
 	AgentStore
 	ConfigStore
+	EventStore
+	SystemLogStore
+	StateStore
 }
