@@ -49,6 +49,18 @@ type Options struct {
 	// (default: the period itself, at least 30 s: a run may be up to its
 	// max lateness late and the push may wait on a busy network).
 	Grace time.Duration
+	// OnOverdue, when set, receives the overdue keys every tick instead of
+	// the Tracker writing unknown itself: the rules engine, which turns
+	// them into state changes and events.
+	OnOverdue func(ctx context.Context, overdue []Overdue, now time.Time)
+}
+
+// Overdue is a key whose results stopped: its last result (zero when none
+// since the server started) and its expected period.
+type Overdue struct {
+	Key    Key
+	Last   time.Time
+	Period time.Duration
 }
 
 // Tracker follows when each key last reported. Results is safe for
@@ -148,10 +160,11 @@ func (t *Tracker) Run(ctx context.Context) error {
 
 // check writes unknown for every overdue key.
 func (t *Tracker) check(ctx context.Context, expected map[Key]time.Duration, since map[Key]time.Time, now time.Time) {
-	var overdue []Key
+	var overdue []Overdue
 	t.mu.Lock()
 	for k, period := range expected {
-		last := t.lastSeen[k]
+		seen := t.lastSeen[k]
+		last := seen
 		if s := since[k]; s.After(last) {
 			last = s
 		}
@@ -163,7 +176,7 @@ func (t *Tracker) check(ctx context.Context, expected map[Key]time.Duration, sin
 			t.logger.Warn("check stale: no result for longer than its period plus grace",
 				"host", k.Host, "plugin", k.Plugin, "check", k.Check, "last_result", last.UTC().Format(time.RFC3339), "period", period)
 		}
-		overdue = append(overdue, k)
+		overdue = append(overdue, Overdue{Key: k, Last: seen, Period: period})
 	}
 	for k := range t.stale {
 		if _, ok := expected[k]; !ok {
@@ -175,8 +188,13 @@ func (t *Tracker) check(ctx context.Context, expected map[Key]time.Duration, sin
 	if len(overdue) == 0 {
 		return
 	}
+	if t.opts.OnOverdue != nil {
+		t.opts.OnOverdue(ctx, overdue, now)
+		return
+	}
 	app := t.db.Appender(ctx)
-	for _, k := range overdue {
+	for _, o := range overdue {
+		k := o.Key
 		b := labels.NewScratchBuilder(4)
 		b.Add(model.MetricNameLabel, MetricState)
 		b.Add("host", k.Host)

@@ -1,0 +1,389 @@
+package rules_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/prophasis/prophasis/ingest"
+	"github.com/prophasis/prophasis/rules"
+	"github.com/prophasis/prophasis/rules/classify"
+	"github.com/prophasis/prophasis/rules/stale"
+	"github.com/prophasis/prophasis/store"
+	"github.com/prophasis/prophasis/tsdb"
+	"github.com/prophasis/prophasis/wire"
+)
+
+// env is a real TSDB and store with ingest feeding a running engine.
+type env struct {
+	dir    string
+	db     *tsdb.DB
+	st     store.Store
+	in     *ingest.Ingester
+	e      *rules.Engine
+	cancel context.CancelFunc
+	done   chan error
+
+	mu     sync.Mutex
+	events []store.Event
+}
+
+var t0 = time.Now().Add(-time.Hour).Truncate(time.Minute)
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{dir: t.TempDir()}
+	e.open(t)
+	return e
+}
+
+func (e *env) open(t *testing.T) {
+	t.Helper()
+	db, err := tsdb.Open(filepath.Join(e.dir, "tsdb"), tsdb.Options{}, discard(), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(e.dir, "store.db"), discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.db, e.st = db, st
+	e.start(t)
+	t.Cleanup(func() { e.stop(t) })
+}
+
+func (e *env) start(t *testing.T) {
+	e.e = rules.New(e.st, e.db, discard(), rules.Options{Shards: 2})
+	e.e.Subscribe(func(evs []store.Event) {
+		e.mu.Lock()
+		e.events = append(e.events, evs...)
+		e.mu.Unlock()
+	})
+	e.in = ingest.New(e.db, e.st, e.e, discard(), ingest.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan error, 1)
+	go func() { e.done <- e.e.Run(ctx) }()
+	select {
+	case <-e.e.Started():
+	case err := <-e.done:
+		t.Fatalf("engine stopped at start: %v", err)
+	}
+}
+
+func (e *env) stop(t *testing.T) {
+	if e.db == nil {
+		return
+	}
+	e.cancel()
+	if err := <-e.done; err != nil {
+		t.Error(err)
+	}
+	if err := e.db.Close(); err != nil {
+		t.Error(err)
+	}
+	if err := e.st.Close(); err != nil {
+		t.Error(err)
+	}
+	e.db = nil
+}
+
+// restart stops everything and opens it again over the same directory.
+func (e *env) restart(t *testing.T) {
+	e.stop(t)
+	e.mu.Lock()
+	e.events = nil
+	e.mu.Unlock()
+	e.open(t)
+}
+
+// push stores results through ingest and waits until they are judged.
+func (e *env) push(t *testing.T, rs ...wire.Result) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.in.WriteBatch(ctx, wire.Batch{Results: rs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.e.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// takeEvents returns the events seen since the last call, as
+// "kind subject from>to" strings.
+func (e *env) takeEvents() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, ev := range e.events {
+		subj := ev.Subject.Host
+		if ev.Subject.Kind == "check" {
+			subj = fmt.Sprintf("%s/%s/%s", ev.Subject.Host, ev.Subject.Plugin, ev.Subject.Check)
+		}
+		out = append(out, fmt.Sprintf("%s %s %s %s>%s", ev.Kind, ev.Subject.Kind, subj,
+			classify.State(ev.From), classify.State(ev.To)))
+	}
+	e.events = nil
+	return out
+}
+
+// series returns the values of the series selected by ms.
+func (e *env) series(t *testing.T, ms ...*labels.Matcher) []float64 {
+	t.Helper()
+	q, err := e.db.Querier(0, math.MaxInt64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	var out []float64
+	ss := q.Select(context.Background(), true, nil, ms...)
+	for ss.Next() {
+		it := ss.At().Iterator(nil)
+		for it.Next() != 0 {
+			_, v := it.At()
+			out = append(out, v)
+		}
+	}
+	if err := ss.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func eq(name, value string) *labels.Matcher { return labels.MustNewMatcher(labels.MatchEqual, name, value) }
+
+func result(host, plugin, check string, minute int, value float64) wire.Result {
+	return wire.Result{Host: host, Plugin: plugin, Check: check, Value: &value,
+		Timestamp: t0.Add(time.Duration(minute) * time.Minute).UnixMilli(), Duration: 0.01}
+}
+
+func (e *env) plugin(t *testing.T, p store.Plugin) {
+	t.Helper()
+	if _, err := e.st.CreatePlugin(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	e.sync(t)
+}
+
+func (e *env) sync(t *testing.T) {
+	t.Helper()
+	if err := e.e.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const loadClassifier = `
+if consecutive(values, function(v) return v > 8 end) >= 3 then return "critical" end
+if values[1] > 4 then return "minor" end
+return "ok"`
+
+func TestClassifiesOverHistory(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "load", Kind: "exec", Entrypoint: "load.sh", Classifier: loadClassifier, History: 5})
+	e.push(t, result("web1", "load", "res", 0, 9), result("web1", "load", "res", 1, 9))
+	e.push(t, result("web1", "load", "res", 2, 9))
+	e.push(t, result("web1", "load", "res", 3, 1))
+
+	got := e.series(t, eq("__name__", rules.MetricState), eq("host", "web1"))
+	if want := []float64{1, 1, 3, 0}; !slices.Equal(got, want) {
+		t.Errorf("prophasis_state = %v, want %v (minor, minor, critical on the third value above 8, ok)", got, want)
+	}
+	if got, want := e.series(t, eq("__name__", rules.MetricHostState)), []float64{1, 3, 0}; !slices.Equal(got, want) {
+		t.Errorf("prophasis_host_state = %v, want %v", got, want)
+	}
+	wantEvents := []string{
+		"state check web1/load/res unknown>minor", "state host web1 unknown>minor",
+		"state check web1/load/res minor>critical", "state host web1 minor>critical",
+		"state check web1/load/res critical>ok", "state host web1 critical>ok",
+	}
+	if got := e.takeEvents(); !slices.Equal(got, wantEvents) {
+		t.Errorf("events\n got %q\nwant %q", got, wantEvents)
+	}
+	// The events are in the store too, newest first.
+	stored, err := e.st.Events(context.Background(), store.EventQuery{Host: "web1", SubjectKind: "check"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 3 || stored[0].To != int(classify.OK) || !strings.Contains(stored[1].Reason, "classified critical, value 9") {
+		t.Errorf("stored events: %+v", stored)
+	}
+	states := e.e.States()
+	if len(states) != 1 || states[0].State != classify.OK || states[0].Value != 1 || states[0].Since != t0.Add(3*time.Minute).UnixMilli() {
+		t.Errorf("States() = %+v", states)
+	}
+}
+
+func TestClassifierErrorIsUnknownAndLoggedOnce(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "bad", Kind: "exec", Entrypoint: "x", Classifier: "local x = 1\nreturn values[1] .. nil"})
+	for i := range 3 {
+		r := result("db1", "bad", "c", 0, 1)
+		r.Timestamp += int64(i) * 10_000 // 10 s apart: within the minute
+		e.push(t, r)
+	}
+	r := result("db1", "bad", "c", 2, 1) // a minute later: logged again, with the count
+	e.push(t, r)
+	if got := e.series(t, eq("__name__", rules.MetricState)); !slices.Equal(got, []float64{-1, -1, -1, -1}) {
+		t.Errorf("states %v, want unknown each time", got)
+	}
+	logs, err := e.st.SystemLog(context.Background(), store.LogQuery{Component: "classifier"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) != 2 {
+		t.Fatalf("system log has %d entries for the same error three times in 20 s and once a minute later, want 2: %+v", len(logs), logs)
+	}
+	if !strings.Contains(logs[0].Message, "(and 2 more times since") {
+		t.Errorf("the repeat entry %q does not count the repeats", logs[0].Message)
+	}
+	l := logs[1]
+	if l.Host != "db1" || l.Plugin != "bad" || l.Check != "c" || !strings.Contains(l.Message, "line 2") || !strings.Contains(l.Message, "concatenate") {
+		t.Errorf("log entry %+v, want host, plugin, check and the Lua line", l)
+	}
+}
+
+func TestAttemptsConfirmStates(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "ping", Kind: "exec", Entrypoint: "ping.sh",
+		Classifier: `if values[1] > 0 then return "critical" end return "ok"`})
+	mustApply(t, e.st, store.Document{
+		Hosts:     []store.Host{{Name: "r1"}},
+		Schedules: []store.Schedule{{Name: "1m", Intervals: []store.Interval{{Period: store.Duration(time.Minute)}}}},
+		Checks:    []store.Check{{Name: "net", Plugins: []string{"ping"}, Hosts: []string{"r1"}, Schedule: "1m", Attempts: 3}},
+	})
+	e.sync(t)
+	for i, v := range []float64{0, 1, 1, 0, 1, 1, 1} {
+		e.push(t, result("r1", "ping", "net", i, v))
+	}
+	// The first confirmed state waits for three agreeing results too:
+	// unknown until then (one ok, then two critical, then ok again).
+	got := e.series(t, eq("__name__", rules.MetricState))
+	want := []float64{-1, -1, -1, -1, -1, -1, 3}
+	if !slices.Equal(got, want) {
+		t.Errorf("states %v, want %v", got, want)
+	}
+	if got, want := e.takeEvents(), []string{"state check r1/ping/net unknown>critical", "state host r1 unknown>critical"}; !slices.Equal(got, want) {
+		t.Errorf("events %q, want %q", got, want)
+	}
+}
+
+func mustApply(t *testing.T, st store.Store, doc store.Document) {
+	t.Helper()
+	if _, err := st.Apply(context.Background(), doc, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPerCheckClassifierOverride(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "disk", Kind: "exec", Entrypoint: "d", Classifier: `return "ok"`})
+	mustApply(t, e.st, store.Document{
+		Hosts:     []store.Host{{Name: "h"}},
+		Schedules: []store.Schedule{{Name: "1m", Intervals: []store.Interval{{Period: store.Duration(time.Minute)}}}},
+		Checks: []store.Check{{Name: "strict", Plugins: []string{"disk"}, Hosts: []string{"h"}, Schedule: "1m",
+			Classifiers: map[string]string{"disk": `return "major"`}}},
+	})
+	e.sync(t)
+	e.push(t, result("h", "disk", "strict", 0, 1), result("h", "disk", "other", 0, 1))
+	if got := e.series(t, eq("__name__", rules.MetricState), eq("check", "strict")); !slices.Equal(got, []float64{2}) {
+		t.Errorf("check with an override: %v, want major", got)
+	}
+	if got := e.series(t, eq("__name__", rules.MetricState), eq("check", "other")); !slices.Equal(got, []float64{0}) {
+		t.Errorf("check without one: %v, want the plugin's ok", got)
+	}
+}
+
+func TestNagiosDefaultClassifier(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "check_disk", Kind: "nagios", Entrypoint: "/usr/lib/nagios/plugins/check_disk"})
+	for i, code := range []int{0, 1, 2, 3} {
+		r := result("h", "check_disk", "c", i, 1)
+		r.ExitStatus, r.Message = code, "DISK"
+		e.push(t, r)
+	}
+	if got := e.series(t, eq("__name__", rules.MetricState)); !slices.Equal(got, []float64{0, 2, 3, -1}) {
+		t.Errorf("nagios exit 0,1,2,3 → %v, want ok, major, critical, unknown", got)
+	}
+}
+
+func TestRestartKeepsHistoryAndStates(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "load", Kind: "exec", Entrypoint: "load.sh", Classifier: loadClassifier, History: 5})
+	e.push(t, result("web1", "load", "res", 0, 9), result("web1", "load", "res", 1, 9))
+	e.restart(t)
+	// The third value above 8 in a row is critical only if the two before
+	// it came back from the TSDB.
+	e.push(t, result("web1", "load", "res", 2, 9))
+	if got := e.takeEvents(); !slices.Equal(got, []string{"state check web1/load/res minor>critical", "state host web1 minor>critical"}) {
+		t.Errorf("events after restart: %q (the minor state should be restored, the history rebuilt)", got)
+	}
+	e.push(t, result("web1", "load", "res", 3, 9))
+	if got := e.takeEvents(); len(got) != 0 {
+		t.Errorf("events for an unchanged state: %q", got)
+	}
+}
+
+func TestOutOfOrderResultChangesNoState(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "p", Kind: "exec", Entrypoint: "p", Classifier: `if values[1] > 5 then return "critical" end return "ok"`})
+	e.push(t, result("h", "p", "c", 5, 1))
+	e.push(t, result("h", "p", "c", 4, 9)) // older, and critical
+	if got := e.series(t, eq("__name__", rules.MetricState)); !slices.Equal(got, []float64{0}) {
+		t.Errorf("states %v: an out-of-order result must not be judged", got)
+	}
+	if st := e.e.States(); st[0].State != classify.OK {
+		t.Errorf("state %v, want ok", st[0].State)
+	}
+}
+
+func TestOverdueChecksBecomeUnknown(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "p", Kind: "exec", Entrypoint: "p", Classifier: `return "ok"`})
+	e.push(t, result("h", "p", "c", 0, 1))
+	e.takeEvents()
+	now := t0.Add(10 * time.Minute)
+	k := stale.Key{Host: "h", Plugin: "p", Check: "c"}
+	e.e.Overdue(context.Background(), []stale.Overdue{{Key: k, Last: t0, Period: time.Minute}}, now)
+	e.e.Overdue(context.Background(), []stale.Overdue{{Key: k, Last: t0, Period: time.Minute}}, now.Add(10*time.Second))
+	if err := e.e.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.series(t, eq("__name__", rules.MetricState)); !slices.Equal(got, []float64{0, -1, -1}) {
+		t.Errorf("states %v, want ok then unknown at each tick", got)
+	}
+	if got, want := e.takeEvents(), []string{"state check h/p/c ok>unknown", "state host h ok>unknown"}; !slices.Equal(got, want) {
+		t.Errorf("events %q, want %q", got, want)
+	}
+	e.push(t, result("h", "p", "c", 11, 1))
+	if got, want := e.takeEvents(), []string{"state check h/p/c unknown>ok", "state host h unknown>ok"}; !slices.Equal(got, want) {
+		t.Errorf("events %q, want %q", got, want)
+	}
+}
+
+func TestHostIsWorstOfItsChecks(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "v", Kind: "exec", Entrypoint: "v",
+		Classifier: `local s = {[0]="ok", [1]="minor", [2]="major", [3]="critical"} return s[values[1]] or "unknown"`})
+	e.push(t, result("h", "v", "a", 0, 0), result("h", "v", "b", 0, 1))
+	e.push(t, result("h", "v", "a", 1, 3))
+	e.push(t, result("h", "v", "a", 2, 0))
+	e.push(t, result("h", "v", "b", 3, 7)) // unknown ranks above ok only
+	hs := e.e.HostStates()
+	if len(hs) != 1 || hs[0].State != classify.Unknown {
+		t.Fatalf("host states %+v, want unknown", hs)
+	}
+	if got, want := e.series(t, eq("__name__", rules.MetricHostState)), []float64{1, 3, 1, -1}; !slices.Equal(got, want) {
+		t.Errorf("host state %v, want %v", got, want)
+	}
+}
