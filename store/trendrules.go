@@ -86,7 +86,7 @@ func (r *TrendRule) validate() error {
 		return err
 	}
 	if r.Window <= 0 || r.Window.Std() > MaxTrendWindow {
-		return invalidf("%s: window %s must be more than 0s and at most %s", what, r.Window, Duration(MaxTrendWindow))
+		return invalidf("%s: window %s must be more than 0s and at most %dd", what, r.Window, MaxTrendWindow/(24*time.Hour))
 	}
 	if r.Interval != 0 && (r.Interval.Std() < MinTrendInterval || r.Interval.Std() > MaxTrendInterval) {
 		return invalidf("%s: interval %s must be 0s (the default, %s) or between %s and %s",
