@@ -42,13 +42,13 @@ func TestApplyExportRoundTrip(t *testing.T) {
 	}
 	want := map[string]Counts{
 		"host": {Created: 3}, "group": {Created: 2}, "schedule": {Created: 2}, "check": {Created: 3},
-		"service": {Created: 2}, "alert_rule": {Created: 2}, "trend_rule": {Created: 1},
+		"service": {Created: 2}, "alert_rule": {Created: 2},
 	}
 	if !reflect.DeepEqual(diff.Summary, want) {
 		t.Fatalf("summary %+v, want %+v", diff.Summary, want)
 	}
 	if !strings.HasPrefix(diff.String(), "+ host db1\n+ host web1\n+ host web2\n+ group edinburgh\n") ||
-		!strings.HasSuffix(diff.String(), "15 to create, 0 to update, 0 to delete (applied)\n") {
+		!strings.HasSuffix(diff.String(), "14 to create, 0 to update, 0 to delete (applied)\n") {
 		t.Fatalf("diff text:\n%s", diff)
 	}
 
@@ -176,11 +176,11 @@ func TestApplyDeletesEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(diff.Changes); n != 15 {
-		t.Fatalf("%d deletes, want 15:\n%s", n, diff)
+	if n := len(diff.Changes); n != 14 {
+		t.Fatalf("%d deletes, want 14:\n%s", n, diff)
 	}
 	after, _ := st.Export(ctx)
-	if len(after.Hosts)+len(after.Groups)+len(after.Schedules)+len(after.Checks)+len(after.Services)+len(after.AlertRules)+len(after.TrendRules) != 0 {
+	if len(after.Hosts)+len(after.Groups)+len(after.Schedules)+len(after.Checks)+len(after.Services)+len(after.AlertRules) != 0 {
 		t.Fatalf("left over: %+v", after)
 	}
 	// Plugins are not part of the document and survive.

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -91,13 +93,47 @@ func TestTrendRuleValidation(t *testing.T) {
 	}
 }
 
-// TestApplyRuleFieldsRoundTrip checks that the example's classifier, check
-// and trend rule fields survive apply, export and YAML, and that apply's
-// diff names changes to them.
+// loadRulesExample reads testdata/rules.yaml, the classification and trend
+// rules example of docs/configuration.md.
+func loadRulesExample(t testing.TB) Document {
+	t.Helper()
+	b, err := os.ReadFile("testdata/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := ParseDocumentYAML(b)
+	if err != nil {
+		t.Fatalf("parse rules example: %v", err)
+	}
+	return doc
+}
+
+func TestRulesExampleMatchesDocs(t *testing.T) {
+	example, err := os.ReadFile("testdata/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(example)
+	body = body[strings.Index(body, "version: 1"):]
+	if !strings.Contains(string(docs), body) {
+		t.Fatal("docs/configuration.md does not contain store/testdata/rules.yaml (from `version: 1` on); copy it over")
+	}
+}
+
+// TestApplyRuleFieldsRoundTrip checks that the rules example's check and
+// trend rule fields survive apply, export and YAML, and that apply's diff
+// names changes to them.
 func TestApplyRuleFieldsRoundTrip(t *testing.T) {
 	st := newExampleStore(t)
 	ctx := context.Background()
-	must[Diff](t)(st.Apply(ctx, loadExample(t), false))
+	d := must[Diff](t)(st.Apply(ctx, loadRulesExample(t), false))
+	if want := map[string]Counts{"host": {Created: 1}, "schedule": {Created: 1}, "check": {Created: 1}, "trend_rule": {Created: 1}}; !reflect.DeepEqual(d.Summary, want) {
+		t.Fatalf("summary %+v", d.Summary)
+	}
 	doc := must[Document](t)(st.Export(ctx))
 	y := must[[]byte](t)(doc.YAML())
 	back := must[Document](t)(ParseDocumentYAML(y))
@@ -131,7 +167,7 @@ func TestApplyRuleFieldsRoundTrip(t *testing.T) {
 	}
 	back.TrendRules[0].Disabled = true
 	back.TrendRules = append(back.TrendRules, TrendRule{Name: "load-rising", Selector: "prophasis_value{plugin=\"load\"}", Window: Duration(time.Hour), Expr: `"ok"`})
-	d := must[Diff](t)(st.Apply(ctx, back, true))
+	d = must[Diff](t)(st.Apply(ctx, back, true))
 	text := d.String()
 	for _, l := range []string{
 		`~ check disks: attempts 3 -> 5; flapping.window 20 -> 0; classifiers["disk"] removed`,
