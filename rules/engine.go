@@ -105,6 +105,7 @@ type Engine struct {
 	seed   maphash.Seed
 	shards []*shard
 	rec    *recorder
+	trends *trends
 
 	mu   sync.Mutex
 	subs []func([]store.Event)
@@ -123,6 +124,7 @@ func New(st store.Store, db Storage, logger *slog.Logger, opts Options) *Engine 
 		started: make(chan struct{}), done: make(chan struct{}),
 	}
 	e.rec = newRecorder(st, e.logger)
+	e.trends = newTrends(e)
 	e.shards = make([]*shard, opts.Shards)
 	for i := range e.shards {
 		e.shards[i] = newShard(e, opts.Queue)
@@ -151,13 +153,6 @@ func (e *Engine) publish(evs []store.Event) {
 	for _, fn := range subs {
 		fn(evs)
 	}
-}
-
-// CheckClassifier compiles a classifier the way the engine would, so the
-// store can refuse one that does not compile when it is saved.
-func CheckClassifier(name, source string) error {
-	_, err := classify.Compile(name, source)
-	return err
 }
 
 func (e *Engine) shardOf(host string) *shard {
@@ -226,12 +221,15 @@ func (e *Engine) Run(ctx context.Context) error {
 	for _, s := range e.shards {
 		wg.Go(func() { s.run(stop) })
 	}
+	trendCtx, trendCancel := context.WithCancel(context.Background())
+	wg.Go(func() { e.trends.run(trendCtx) })
 	close(e.started)
 	for {
 		changed := e.st.ConfigChanged()
 		select {
 		case <-ctx.Done():
 			close(stop)
+			trendCancel()
 			wg.Wait()
 			e.rec.close()
 			<-recDone
@@ -292,7 +290,12 @@ func (e *Engine) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	trendRules, err := e.st.TrendRules(ctx)
+	if err != nil {
+		return fmt.Errorf("load trend rules: %w", err)
+	}
 	e.cfg.Store(cfg)
+	e.trends.load(trendRules, e.opts.Now())
 	return nil
 }
 

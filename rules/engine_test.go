@@ -161,7 +161,9 @@ func (e *env) series(t *testing.T, ms ...*labels.Matcher) []float64 {
 	return out
 }
 
-func eq(name, value string) *labels.Matcher { return labels.MustNewMatcher(labels.MatchEqual, name, value) }
+func eq(name, value string) *labels.Matcher {
+	return labels.MustNewMatcher(labels.MatchEqual, name, value)
+}
 
 func result(host, plugin, check string, minute int, value float64) wire.Result {
 	return wire.Result{Host: host, Plugin: plugin, Check: check, Value: &value,
@@ -219,7 +221,7 @@ func TestClassifiesOverHistory(t *testing.T) {
 		t.Errorf("stored events: %+v", stored)
 	}
 	states := e.e.States()
-	if len(states) != 1 || states[0].State != classify.OK || states[0].Value != 1 || states[0].Since != t0.Add(3*time.Minute).UnixMilli() {
+	if len(states) != 1 || states[0].State != classify.OK || states[0].Value == nil || *states[0].Value != 1 || states[0].Since != t0.Add(3*time.Minute).UnixMilli() {
 		t.Errorf("States() = %+v", states)
 	}
 }

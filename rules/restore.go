@@ -42,12 +42,14 @@ func (e *Engine) restore(ctx context.Context) error {
 			sub := s.subject(k)
 			sub.m = *state.Restore(classify.State(cs.State), cs.Since, cs.Flapping)
 			s.view.set(k, Status{Host: k.Host, Plugin: k.Plugin, Check: k.Check, State: classify.State(cs.State),
-				Since: cs.Since, Flapping: cs.Flapping, Time: cs.UpdatedAt, Value: math.NaN()})
+				Since: cs.Since, Flapping: cs.Flapping, Time: cs.UpdatedAt, })
 		case "host":
 			s := e.shardOf(cs.Subject.Host)
 			h := s.host(cs.Subject.Host)
 			h.m = *state.Restore(classify.State(cs.State), cs.Since, false)
 			s.view.setHost(h.name, HostStatus{Host: h.name, State: classify.State(cs.State), Since: cs.Since, Reason: cs.Reason})
+		case "trend":
+			e.trends.restore(cs)
 		}
 	}
 	n, err := e.rebuild(ctx)
@@ -178,7 +180,7 @@ func (e *Engine) rebuild(ctx context.Context) (int, error) {
 		sub.lastTS, sub.lastValue, sub.lastMsg = last.ts, last.value, last.msg
 		st, since, flapping := sub.m.State()
 		sh.view.set(k, Status{Host: k.Host, Plugin: k.Plugin, Check: k.Check, State: st, Since: since,
-			Flapping: flapping, Time: last.ts, Value: last.value, Message: last.msg})
+			Flapping: flapping, Time: last.ts, Value: valuePtr(last.value), Message: last.msg})
 	}
 	return restored, nil
 }

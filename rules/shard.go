@@ -224,7 +224,7 @@ func (s *shard) after(sub *subject, ts int64) {
 	pending, attempts := sub.m.Pending()
 	s.view.set(sub.key, Status{Host: sub.key.Host, Plugin: sub.key.Plugin, Check: sub.key.Check,
 		State: st, Since: since, Flapping: flapping, Pending: pending, PendingCount: attempts,
-		Time: sub.lastTS, Value: sub.lastValue, Message: sub.lastMsg})
+		Time: sub.lastTS, Value: valuePtr(sub.lastValue), Message: sub.lastMsg})
 }
 
 // rollup recomputes the hosts touched by this batch.

@@ -14,24 +14,24 @@ type Status struct {
 	Host   string         `json:"host"`
 	Plugin string         `json:"plugin"`
 	Check  string         `json:"check,omitempty"`
-	State  classify.State `json:"-"`
+	State  classify.State `json:"state"`
 	// Since is when the state was confirmed (ms); 0 before the first.
 	Since    int64 `json:"since"`
 	Flapping bool  `json:"flapping"`
 	// Pending is a state seen PendingCount times in a row that is not yet
 	// confirmed (soft state); PendingCount 0 when none.
-	Pending      classify.State `json:"-"`
+	Pending      classify.State `json:"pending"`
 	PendingCount int            `json:"pending_count"`
-	// Time, Value and Message are the latest result's (Value NaN if none).
-	Time    int64   `json:"time"`
-	Value   float64 `json:"-"`
-	Message string  `json:"message"`
+	// Time, Value and Message are the latest result's (Value nil if none).
+	Time    int64    `json:"time"`
+	Value   *float64 `json:"value,omitempty"`
+	Message string   `json:"message"`
 }
 
 // HostStatus is a host's rollup: the worst confirmed state of its checks.
 type HostStatus struct {
 	Host   string         `json:"host"`
-	State  classify.State `json:"-"`
+	State  classify.State `json:"state"`
 	Since  int64          `json:"since"`
 	Reason string         `json:"reason"`
 }
@@ -45,6 +45,14 @@ type view struct {
 
 func newView() *view {
 	return &view{checks: map[Key]Status{}, hosts: map[string]HostStatus{}}
+}
+
+// valuePtr returns v, or nil for NaN (no value).
+func valuePtr(v float64) *float64 {
+	if v != v {
+		return nil
+	}
+	return &v
 }
 
 func (v *view) set(k Key, s Status) {

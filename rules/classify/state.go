@@ -49,3 +49,16 @@ func ParseState(s string) (State, bool) {
 	}
 	return Unknown, false
 }
+
+// MarshalText encodes the state as its name, so JSON shows "critical".
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText decodes a state's name.
+func (s *State) UnmarshalText(b []byte) error {
+	st, ok := ParseState(string(b))
+	if !ok {
+		return fmt.Errorf("unknown state %q (want ok, minor, major, critical or unknown)", b)
+	}
+	*s = st
+	return nil
+}
