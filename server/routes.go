@@ -20,7 +20,7 @@ func routes(st store.Store, db *tsdb.DB, pkgs *plugins.Packages, opts Options, l
 	started := time.Now()
 	return []func(*gin.RouterGroup){
 		func(g *gin.RouterGroup) {
-			manage.Register(g.Group("/manage/v1"), st, msglog.NewReader(db, st), pkgs, logger)
+			manage.Register(g.Group("/manage/v1"), manage.Deps{Store: st, Messages: msglog.NewReader(db, st), Packages: pkgs, Logger: logger})
 		},
 		func(g *gin.RouterGroup) {
 			promapi.Register(g.Group("/api/v1"), promapi.Deps{

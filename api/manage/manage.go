@@ -1,7 +1,8 @@
 // Package manage is the management REST API of Prophasis: create, read,
 // update and delete hosts, host groups, plugins, schedules, checks, services,
-// alert rules, users and API tokens; read the message log; apply and export
-// the configuration as one document (configuration as code).
+// alert rules, trend rules, users and API tokens; read the message log, the
+// rules engine's events and the system log; apply and export the
+// configuration as one document (configuration as code).
 //
 // The server mounts it at /manage/v1 on a router group that already runs
 // auth.Middleware; Register adds the role checks: reading needs role viewer
@@ -45,15 +46,28 @@ type MessageReader interface {
 	Query(ctx context.Context, q store.MessageQuery) ([]store.Message, error)
 }
 
+// Deps are what the management API serves from.
+type Deps struct {
+	// Store is the configuration store; required.
+	Store store.Store
+	// Messages serves GET /messages.
+	Messages MessageReader
+	// Packages serves PUT /plugins/{name}/package; nil answers 503.
+	Packages PackageStore
+	// Logger gets the audit log of changes; nil discards it.
+	Logger *slog.Logger
+}
+
 // Register mounts the management API on g (the server mounts it at
-// /manage/v1); msgs serves GET /messages, pkgs PUT /plugins/{name}/package
-// (nil answers 503). g must already authenticate requests with
-// auth.Middleware: Register only checks roles.
-func Register(g *gin.RouterGroup, st store.Store, msgs MessageReader, pkgs PackageStore, logger *slog.Logger) {
+// /manage/v1). g must already authenticate requests with auth.Middleware:
+// Register only checks roles.
+func Register(g *gin.RouterGroup, d Deps) {
+	logger := d.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handlers{st: st, msgs: msgs, pkgs: pkgs, logger: logger.With("component", "manage")}
+	st := d.Store
+	h := &handlers{st: st, msgs: d.Messages, pkgs: d.Packages, logger: logger.With("component", "manage")}
 	read := auth.Require(store.RoleViewer, store.RoleAdmin)
 	write := auth.Require(store.RoleAdmin)
 
@@ -89,6 +103,10 @@ func Register(g *gin.RouterGroup, st store.Store, msgs MessageReader, pkgs Packa
 		path: "alert-rules", kind: "alert rule",
 		list: st.AlertRules, get: st.AlertRule, create: st.CreateAlertRule, update: st.UpdateAlertRule, delete: st.DeleteAlertRule,
 	}.register(g, h, read, write)
+	resource[store.TrendRule]{
+		path: "trend-rules", kind: "trend rule",
+		list: st.TrendRules, get: st.TrendRule, create: st.CreateTrendRule, update: st.UpdateTrendRule, delete: st.DeleteTrendRule,
+	}.register(g, h, read, write)
 
 	// Users and tokens are credentials: admins only, reads included.
 	g.GET("/users", write, h.listUsers)
@@ -107,6 +125,8 @@ func Register(g *gin.RouterGroup, st store.Store, msgs MessageReader, pkgs Packa
 	g.DELETE("/agents/:host", write, h.revokeAgent)
 
 	g.GET("/messages", read, h.messages)
+	g.GET("/events", read, h.events)
+	g.GET("/system-log", read, h.systemLog)
 	g.POST("/apply", write, h.apply)
 	g.GET("/export", read, h.export)
 }

@@ -71,7 +71,7 @@ func newTestAPI(t *testing.T) *testAPI {
 		t.Fatal(err)
 	}
 	r := gin.New()
-	Register(r.Group("/manage/v1", auth.Middleware(st, auth.Options{})), st, msglog.NewReader(db, st), pkgs, logger)
+	Register(r.Group("/manage/v1", auth.Middleware(st, auth.Options{})), Deps{Store: st, Messages: msglog.NewReader(db, st), Packages: pkgs, Logger: logger})
 	in := ingest.New(db, st, nil, logger, ingest.Options{Now: func() time.Time { return time.UnixMilli(1_700_000_100_000) }})
 	return &testAPI{t: t, st: st, in: in, handler: r, admin: admin, viewer: viewer, agent: agent, pkgDir: pkgDir}
 }

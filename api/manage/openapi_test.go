@@ -36,7 +36,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 	gin.SetMode(gin.TestMode)
 	r := gin.New()
-	Register(r.Group("/manage/v1"), newTestAPI(t).st, nil, nil, nil)
+	Register(r.Group("/manage/v1"), Deps{Store: newTestAPI(t).st})
 	param := regexp.MustCompile(`:([A-Za-z_]+)`)
 	registered := map[string]bool{}
 	for _, rt := range r.Routes() {

@@ -38,7 +38,7 @@ func testServer(t *testing.T) (string, store.Store, string) {
 		}
 	}
 	r := gin.New()
-	manage.Register(r.Group("/manage/v1", auth.Middleware(st, auth.Options{})), st, nil, nil, nil)
+	manage.Register(r.Group("/manage/v1", auth.Middleware(st, auth.Options{})), manage.Deps{Store: st})
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return srv.URL, st, token
