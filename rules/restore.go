@@ -42,7 +42,7 @@ func (e *Engine) restore(ctx context.Context) error {
 			sub := s.subject(k)
 			sub.m = *state.Restore(classify.State(cs.State), cs.Since, cs.Flapping)
 			s.view.set(k, Status{Host: k.Host, Plugin: k.Plugin, Check: k.Check, State: classify.State(cs.State),
-				Since: cs.Since, Flapping: cs.Flapping, Time: cs.UpdatedAt, })
+				Since: cs.Since, Flapping: cs.Flapping, Time: cs.UpdatedAt})
 		case "host":
 			s := e.shardOf(cs.Subject.Host)
 			h := s.host(cs.Subject.Host)

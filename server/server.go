@@ -26,11 +26,13 @@ import (
 	"github.com/prophasis/prophasis/api/auth"
 	"github.com/prophasis/prophasis/frontend"
 	"github.com/prophasis/prophasis/ingest"
-	"github.com/prophasis/prophasis/rules/stale"
 	"github.com/prophasis/prophasis/plugins"
+	"github.com/prophasis/prophasis/rules"
+	"github.com/prophasis/prophasis/rules/stale"
 	"github.com/prophasis/prophasis/server/certs"
 	"github.com/prophasis/prophasis/store"
 	"github.com/prophasis/prophasis/tsdb"
+	"github.com/prophasis/prophasis/wire"
 )
 
 // Options configure the server. main fills them from flags and the YAML
@@ -91,7 +93,8 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 	if dsn == "" {
 		dsn = filepath.Join(opts.DataDir, "prophasis.db")
 	}
-	st, err := store.Open(ctx, dsn, logger)
+	// The store refuses classifiers and trend rules that do not compile.
+	st, err := store.Open(ctx, dsn, logger, store.WithCodeChecker(rules.CodeChecker{}))
 	if err != nil {
 		return err
 	}
@@ -114,10 +117,16 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 	defer func() { err = errors.Join(err, db.Close()) }()
 	tsdbOpts := db.Options()
 
-	// Every new result goes to the rules; today that is the staleness
-	// tracker, which marks checks unknown when their results stop.
-	staleness := stale.New(stale.FromStore(st), db, logger, stale.Options{})
-	in := ingest.New(db, st, staleness, logger, ingest.Options{MaxAge: tsdbOpts.OutOfOrderWindow})
+	// Every new result goes to the rules engine, which judges it at once,
+	// and to the staleness tracker, which tells the engine when a check's
+	// results stop.
+	engine := rules.New(st, db, logger, rules.Options{})
+	staleness := stale.New(stale.FromStore(st), db, logger, stale.Options{OnOverdue: engine.Overdue})
+	hook := ingest.HookFunc(func(ctx context.Context, rs []wire.Result) {
+		staleness.Results(ctx, rs)
+		engine.Results(ctx, rs)
+	})
+	in := ingest.New(db, st, hook, logger, ingest.Options{MaxAge: tsdbOpts.OutOfOrderWindow})
 
 	tlsConfig, caPEM, err := serverTLS(opts, logger)
 	if err != nil {
@@ -164,6 +173,14 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 
 	var g run.Group
 	g.Add(run.ContextHandler(ctx))
+	// The engine stops after the HTTP server has drained, so every result
+	// acknowledged to an agent is judged before the engine's last events
+	// are written.
+	httpDrained := make(chan struct{})
+	engineCtx, engineCancel := context.WithCancel(context.Background())
+	g.Add(func() error { return engine.Run(engineCtx) }, func(error) {
+		go func() { <-httpDrained; engineCancel() }()
+	})
 	g.Add(func() error {
 		logger.Info("serving", "addr", ln.Addr().String(), "scheme", scheme, "data_dir", opts.DataDir)
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -171,6 +188,7 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 		}
 		return nil
 	}, func(error) {
+		defer close(httpDrained)
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {
@@ -262,16 +280,26 @@ func bootstrap(ctx context.Context, st store.Store, dataDir string, logger *slog
 	return nil
 }
 
-// housekeeping runs hourly: message retention and forgetting idle series.
+// housekeeping runs hourly: retention of messages, events and the system
+// log, and forgetting idle series.
 func housekeeping(ctx context.Context, st store.Store, in *ingest.Ingester, retention time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
 		cutoff := time.Now().Add(-retention).UnixMilli()
-		if n, err := st.DeleteMessagesBefore(ctx, cutoff); err != nil && ctx.Err() == nil {
-			logger.Warn("message retention", "err", err)
-		} else if n > 0 {
-			logger.Info("message retention", "deleted", n)
+		for _, r := range []struct {
+			what string
+			del  func(context.Context, int64) (int64, error)
+		}{
+			{"messages", st.DeleteMessagesBefore},
+			{"events", st.DeleteEventsBefore},
+			{"system log", st.DeleteSystemLogBefore},
+		} {
+			if n, err := r.del(ctx, cutoff); err != nil && ctx.Err() == nil {
+				logger.Warn("retention", "what", r.what, "err", err)
+			} else if n > 0 {
+				logger.Info("retention", "what", r.what, "deleted", n)
+			}
 		}
 		in.Sweep()
 		select {
