@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -387,5 +388,74 @@ func TestHostIsWorstOfItsChecks(t *testing.T) {
 	}
 	if got, want := e.series(t, eq("__name__", rules.MetricHostState)), []float64{1, 3, 1, -1}; !slices.Equal(got, want) {
 		t.Errorf("host state %v, want %v", got, want)
+	}
+}
+
+func TestClassifierTestReplaysStoredResults(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "load", Kind: "exec", Entrypoint: "load.sh", Classifier: loadClassifier, History: 5})
+	for i, v := range []float64{1, 9, 9, 9, 2} {
+		r := result("web1", "load", "res", i, v)
+		r.Message = fmt.Sprintf("load %g", v)
+		e.push(t, r)
+	}
+	ctx := context.Background()
+
+	// The configured classifier reproduces what was recorded.
+	steps, err := e.e.TestClassifier(ctx, rules.ClassifierTest{Plugin: "load", Host: "web1", Check: "res", Last: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range steps {
+		got = append(got, fmt.Sprintf("%s/%s/%s", s.Message, s.State, s.Recorded))
+	}
+	if want := []string{"load 9/minor/minor", "load 9/critical/critical", "load 2/ok/ok"}; !slices.Equal(got, want) {
+		t.Errorf("replay of the configured classifier: %q, want %q", got, want)
+	}
+
+	// A candidate classifier over the same results, with the history
+	// before the first replayed result: "critical at two in a row".
+	steps, err = e.e.TestClassifier(ctx, rules.ClassifierTest{Plugin: "load", Host: "web1", Check: "res", Last: 3,
+		Source: `if consecutive(values, function(v) return v > 8 end) >= 2 then return "critical" end return "ok"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for _, s := range steps {
+		got = append(got, s.State.String())
+	}
+	if want := []string{"critical", "critical", "ok"}; !slices.Equal(got, want) {
+		t.Errorf("replay of a candidate: %q, want %q", got, want)
+	}
+
+	// A given history, and the errors.
+	nine := 9.0
+	steps, err = e.e.TestClassifier(ctx, rules.ClassifierTest{Plugin: "load",
+		History: &rules.TestHistory{Values: []*float64{&nine, &nine, &nine}}})
+	if err != nil || len(steps) != 1 || steps[0].State != classify.Critical {
+		t.Errorf("given history: %+v, %v; want critical", steps, err)
+	}
+	steps, err = e.e.TestClassifier(ctx, rules.ClassifierTest{Plugin: "load", Source: "return values[1] .. nil",
+		History: &rules.TestHistory{Values: []*float64{nil}}})
+	if err != nil || len(steps) != 1 || steps[0].State != classify.Unknown || !strings.Contains(steps[0].Error, "line 1") {
+		t.Errorf("failing classifier: %+v, %v; want unknown with the Lua line", steps, err)
+	}
+	for _, tc := range []struct {
+		req  rules.ClassifierTest
+		want string
+	}{
+		{rules.ClassifierTest{Host: "web1"}, "plugin is required"},
+		{rules.ClassifierTest{Plugin: "load"}, "give a history, or a host"},
+		{rules.ClassifierTest{Plugin: "load", Host: "web1", Last: 5000}, "last 5000 must be between 1 and 1000"},
+		{rules.ClassifierTest{Plugin: "load", Host: "nohost"}, "no stored results"},
+		{rules.ClassifierTest{Plugin: "load", Host: "web1", History: &rules.TestHistory{}}, "not both"},
+	} {
+		if _, err := e.e.TestClassifier(ctx, tc.req); !errors.Is(err, rules.ErrBadTest) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want ErrBadTest with %q", tc.req, err, tc.want)
+		}
+	}
+	if _, err := e.e.TestClassifier(ctx, rules.ClassifierTest{Plugin: "load", Host: "web1", Source: "return ("}); !errors.Is(err, classify.ErrCompile) {
+		t.Errorf("source that does not compile: %v, want ErrCompile", err)
 	}
 }
