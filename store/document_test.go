@@ -82,6 +82,9 @@ func FuzzParseDocumentYAML(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(example)
+	if rules, err := os.ReadFile("testdata/rules.yaml"); err == nil {
+		f.Add(rules)
+	}
 	for _, s := range []string{
 		"hosts: []\n",
 		"version: 1\nhosts:\n  - name: a\n    labels: {a: b}\n",
@@ -89,6 +92,8 @@ func FuzzParseDocumentYAML(f *testing.F) {
 		"schedules:\n  - name: s\n    intervals: [{period: 1w2d, start: 2025-01-01T00:00:00+01:00}]\n",
 		"services:\n  - name: s\n    redundancy_groups: [{name: r, k: 1, members: [{host: h}]}]\n",
 		"alert_rules:\n  - name: a\n    to: [critical]\n    modules: [m]\n    delay: 0\n",
+		"schedules:\n  - name: s\n    intervals: [{period: 1m}]\nchecks:\n  - name: c\n    plugins: [p]\n    schedule: s\n    attempts: 2\n    flapping: {window: 5, start: 0.5}\n    classifiers: {p: \"return 'ok'\\n\"}\n",
+		"trend_rules:\n  - name: t\n    selector: up\n    window: 1h\n    interval: 0\n    expr: x\n    disabled: true\n",
 		"a: &a [*a]\n",
 		"hosts: !!binary aGVsbG8=\n",
 		"{\"hosts\": [{\"name\": \"x\"}]}",
