@@ -3,11 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // Event is one change the rules engine saw: a subject changed state, or
@@ -34,46 +32,6 @@ type Event struct {
 
 // EventKinds are the kinds of Event.
 var EventKinds = []string{"state", "flapping_start", "flapping_stop"}
-
-// Subject is what an event or a state is about. Which fields are set depends
-// on Kind: a check result has Host, Plugin and Check; a host only Host; a
-// trend rule's series Rule, Labels and often Host; a service Service.
-type Subject struct {
-	// Kind is one of SubjectKinds: "check", "host", "trend", "service".
-	Kind    string            `json:"kind"`
-	Host    string            `json:"host,omitempty"`
-	Plugin  string            `json:"plugin,omitempty"`
-	Check   string            `json:"check,omitempty"`
-	Rule    string            `json:"rule,omitempty"`
-	Service string            `json:"service,omitempty"`
-	Labels  map[string]string `json:"labels,omitempty"`
-}
-
-// SubjectKinds are the kinds of Subject.
-var SubjectKinds = []string{"check", "host", "trend", "service"}
-
-// The range of state numbers in events and current states.
-const (
-	minStateNumber = -1
-	maxStateNumber = 3
-)
-
-// Limits of events, system log entries and current states. They bound what
-// one call writes and keep a runaway engine from filling the disk with one
-// row.
-const (
-	// MaxRecordBatch bounds the records of one AppendEvents,
-	// AppendSystemLog, SaveStates or DeleteStates call.
-	MaxRecordBatch = 100_000
-	// MaxReasonBytes bounds Event.Reason and CurrentState.Reason.
-	MaxReasonBytes = 4 << 10
-	// maxSubjectField bounds each name of a Subject; they are names
-	// (NamePattern, 128) in practice, with room for remote-written ones.
-	maxSubjectField = 256
-	// Query limits: the default and the largest Limit.
-	defaultQueryLimit = 1000
-	MaxQueryLimit     = 10_000
-)
 
 // EventQuery selects events: Since <= Time <= Until (Until 0: no upper
 // bound), matching every non-empty filter, newest first, at most Limit (0
@@ -102,57 +60,6 @@ type EventStore interface {
 	DeleteEventsBefore(ctx context.Context, ts int64) (deleted int64, err error)
 }
 
-// validate checks a subject; what names its owner.
-func (s *Subject) validate(what string) error {
-	if !slices.Contains(SubjectKinds, s.Kind) {
-		return invalidf("%s: subject kind %q must be one of %s", what, s.Kind, strings.Join(SubjectKinds, ", "))
-	}
-	for _, f := range []struct{ field, v string }{
-		{"host", s.Host}, {"plugin", s.Plugin}, {"check", s.Check}, {"rule", s.Rule}, {"service", s.Service},
-	} {
-		if err := validText(what, "subject "+f.field, f.v, maxSubjectField); err != nil {
-			return err
-		}
-	}
-	if len(s.Labels) > maxLabels {
-		return invalidf("%s: subject has %d labels; the limit is %d", what, len(s.Labels), maxLabels)
-	}
-	for _, k := range sortedKeys(s.Labels) {
-		if k == "" || len(k) > maxLabelName || !utf8.ValidString(k) {
-			return invalidf("%s: subject label name %q must be 1 to %d bytes of UTF-8", what, k, maxLabelName)
-		}
-		if err := validText(what, "subject label "+k, s.Labels[k], maxLabelValue); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// labelsJSON is the column representation of Labels.
-func (s *Subject) labelsJSON() (string, error) {
-	if len(s.Labels) == 0 {
-		return "{}", nil
-	}
-	b, err := json.Marshal(s.Labels)
-	return string(b), err
-}
-
-// setLabels reads the column representation of Labels.
-func (s *Subject) setLabels(col string) error {
-	if col == "" || col == "{}" {
-		s.Labels = nil
-		return nil
-	}
-	return json.Unmarshal([]byte(col), &s.Labels)
-}
-
-func validState(what, field string, n int) error {
-	if n < minStateNumber || n > maxStateNumber {
-		return invalidf("%s: %s %d must be a state number from %d (unknown) to %d (critical)", what, field, n, minStateNumber, maxStateNumber)
-	}
-	return nil
-}
-
 func (e *Event) validate(what string) error {
 	if !slices.Contains(EventKinds, e.Kind) {
 		return invalidf("%s: kind %q must be one of %s", what, e.Kind, strings.Join(EventKinds, ", "))
@@ -170,25 +77,6 @@ func (e *Event) validate(what string) error {
 		return err
 	}
 	return validText(what, "reason", e.Reason, MaxReasonBytes)
-}
-
-// validBatch refuses a batch of more than MaxRecordBatch records.
-func validBatch(what string, n int) error {
-	if n > MaxRecordBatch {
-		return invalidf("%s: %d records in one call; the limit is %d", what, n, MaxRecordBatch)
-	}
-	return nil
-}
-
-// validLimit applies the default to a query's limit and bounds it.
-func validLimit(limit int) (int, error) {
-	if limit < 0 || limit > MaxQueryLimit {
-		return 0, invalidf("limit %d must be between 0 (the default, %d) and %d", limit, defaultQueryLimit, MaxQueryLimit)
-	}
-	if limit == 0 {
-		return defaultQueryLimit, nil
-	}
-	return limit, nil
 }
 
 // AppendEvents implements EventStore.
@@ -234,32 +122,6 @@ func (s *sqliteStore) AppendEvents(ctx context.Context, events []Event) error {
 	return nil
 }
 
-// recordFilter builds the WHERE clause of an event or system log query:
-// the time range and equality on each non-empty column.
-type recordFilter struct {
-	conds []string
-	args  []any
-}
-
-func (f *recordFilter) timeRange(since, until int64) {
-	f.conds = append(f.conds, "time >= ?")
-	f.args = append(f.args, since)
-	if until != 0 {
-		f.conds = append(f.conds, "time <= ?")
-		f.args = append(f.args, until)
-	}
-}
-
-// eq adds col = v when v is set; col is a constant, never user input.
-func (f *recordFilter) eq(col, v string) {
-	if v != "" {
-		f.conds = append(f.conds, col+" = ?")
-		f.args = append(f.args, v)
-	}
-}
-
-func (f *recordFilter) where() string { return " WHERE " + strings.Join(f.conds, " AND ") }
-
 // Events implements EventStore.
 func (s *sqliteStore) Events(ctx context.Context, q EventQuery) ([]Event, error) {
 	limit, err := validLimit(q.Limit)
@@ -303,21 +165,4 @@ func (s *sqliteStore) Events(ctx context.Context, q EventQuery) ([]Event, error)
 // DeleteEventsBefore implements EventStore.
 func (s *sqliteStore) DeleteEventsBefore(ctx context.Context, ts int64) (int64, error) {
 	return s.deleteBefore(ctx, "events", ts)
-}
-
-// deleteBefore deletes the rows of table (a constant) with time < ts.
-func (s *sqliteStore) deleteBefore(ctx context.Context, table string, ts int64) (int64, error) {
-	var n int64
-	err := s.writeData(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE time < ?`, ts)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("delete %s before %d: %w", table, ts, err)
-	}
-	return n, nil
 }

@@ -97,7 +97,8 @@ type Store interface {
 	Bootstrap(ctx context.Context) (adminToken string, created bool, err error)
 
 	// ConfigChanged returns a channel closed at the next committed change of
-	// the configuration (entities, agents; not the message log), so long
+	// the configuration (entities, agents; not the message log, events, the
+	// system log or current states), so long
 	// polls (the agents' plans) wake at once. Take a new one after each.
 	ConfigChanged() <-chan struct{}
 
