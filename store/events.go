@@ -94,24 +94,24 @@ func (s *sqliteStore) AppendEvents(ctx context.Context, events []Event) error {
 	}
 	ids := make([]int64, len(events))
 	err := s.writeData(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (time, kind, subject_kind, host, plugin, check_name, rule, service,
-			labels, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i := range events {
-			e := &events[i]
-			labels, err := e.Subject.labelsJSON()
-			if err != nil {
-				return err
-			}
-			if err := stmt.QueryRowContext(ctx, e.Time, e.Kind, e.Subject.Kind, e.Subject.Host, e.Subject.Plugin, e.Subject.Check,
-				e.Subject.Rule, e.Subject.Service, labels, e.From, e.To, e.Reason).Scan(&ids[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		// events.id is the rowid: the rows of one INSERT get consecutive
+		// ids ending at the last one inserted.
+		return insertRows(ctx, tx, `INSERT INTO events (time, kind, subject_kind, host, plugin, check_name, rule, service,
+			labels, from_state, to_state, reason)`, "", 12, len(events),
+			func(i int, dst []any) ([]any, error) {
+				e := &events[i]
+				labels, err := e.Subject.labelsJSON()
+				if err != nil {
+					return nil, err
+				}
+				return append(dst, e.Time, e.Kind, e.Subject.Kind, e.Subject.Host, e.Subject.Plugin, e.Subject.Check,
+					e.Subject.Rule, e.Subject.Service, labels, e.From, e.To, e.Reason), nil
+			},
+			func(first, count int, last int64) {
+				for k := range count {
+					ids[first+k] = last - int64(count-1-k)
+				}
+			})
 	})
 	if err != nil {
 		return fmt.Errorf("append events: %w", err)

@@ -73,29 +73,33 @@ func (s *sqliteStore) SaveStates(ctx context.Context, states []CurrentState) err
 	if len(states) == 0 {
 		return nil
 	}
+	// One INSERT may not name a key twice in its upsert: the last entry
+	// of a key wins, as it would row by row.
+	last := make(map[string]int, len(states))
+	for i := range states {
+		last[states[i].Key] = i
+	}
+	rows := make([]*CurrentState, 0, len(last))
+	for i := range states {
+		if last[states[i].Key] == i {
+			rows = append(rows, &states[i])
+		}
+	}
 	err := s.writeData(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO current_states (key, subject_kind, host, plugin, check_name, rule, service,
-			labels, state, since, flapping, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (key) DO UPDATE SET subject_kind = excluded.subject_kind, host = excluded.host, plugin = excluded.plugin,
-			check_name = excluded.check_name, rule = excluded.rule, service = excluded.service, labels = excluded.labels,
-			state = excluded.state, since = excluded.since, flapping = excluded.flapping, reason = excluded.reason,
-			updated_at = excluded.updated_at`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i := range states {
-			c := &states[i]
-			labels, err := c.Subject.labelsJSON()
-			if err != nil {
-				return err
-			}
-			if _, err := stmt.ExecContext(ctx, c.Key, c.Subject.Kind, c.Subject.Host, c.Subject.Plugin, c.Subject.Check,
-				c.Subject.Rule, c.Subject.Service, labels, c.State, c.Since, c.Flapping, c.Reason, c.UpdatedAt); err != nil {
-				return err
-			}
-		}
-		return nil
+		return insertRows(ctx, tx, `INSERT INTO current_states (key, subject_kind, host, plugin, check_name, rule, service,
+			labels, state, since, flapping, reason, updated_at)`, `ON CONFLICT (key) DO UPDATE SET subject_kind = excluded.subject_kind,
+			host = excluded.host, plugin = excluded.plugin, check_name = excluded.check_name, rule = excluded.rule,
+			service = excluded.service, labels = excluded.labels, state = excluded.state, since = excluded.since,
+			flapping = excluded.flapping, reason = excluded.reason, updated_at = excluded.updated_at`, 13, len(rows),
+			func(i int, dst []any) ([]any, error) {
+				c := rows[i]
+				labels, err := c.Subject.labelsJSON()
+				if err != nil {
+					return nil, err
+				}
+				return append(dst, c.Key, c.Subject.Kind, c.Subject.Host, c.Subject.Plugin, c.Subject.Check,
+					c.Subject.Rule, c.Subject.Service, labels, c.State, c.Since, c.Flapping, c.Reason, c.UpdatedAt), nil
+			}, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("save states: %w", err)
