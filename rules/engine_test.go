@@ -43,14 +43,14 @@ var t0 = time.Now().Add(-time.Hour).Truncate(time.Minute)
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{dir: t.TempDir()}
 	e.open(t)
 	return e
 }
 
-func (e *env) open(t *testing.T) {
+func (e *env) open(t testing.TB) {
 	t.Helper()
 	db, err := tsdb.Open(filepath.Join(e.dir, "tsdb"), tsdb.Options{}, discard(), prometheus.NewRegistry())
 	if err != nil {
@@ -65,7 +65,7 @@ func (e *env) open(t *testing.T) {
 	t.Cleanup(func() { e.stop(t) })
 }
 
-func (e *env) start(t *testing.T) {
+func (e *env) start(t testing.TB) {
 	e.e = rules.New(e.st, e.db, discard(), rules.Options{Shards: 2})
 	e.e.Subscribe(func(evs []store.Event) {
 		e.mu.Lock()
@@ -83,7 +83,7 @@ func (e *env) start(t *testing.T) {
 	}
 }
 
-func (e *env) stop(t *testing.T) {
+func (e *env) stop(t testing.TB) {
 	if e.db == nil {
 		return
 	}
@@ -171,7 +171,7 @@ func result(host, plugin, check string, minute int, value float64) wire.Result {
 		Timestamp: t0.Add(time.Duration(minute) * time.Minute).UnixMilli(), Duration: 0.01}
 }
 
-func (e *env) plugin(t *testing.T, p store.Plugin) {
+func (e *env) plugin(t testing.TB, p store.Plugin) {
 	t.Helper()
 	if _, err := e.st.CreatePlugin(context.Background(), p); err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func (e *env) plugin(t *testing.T, p store.Plugin) {
 	e.sync(t)
 }
 
-func (e *env) sync(t *testing.T) {
+func (e *env) sync(t testing.TB) {
 	t.Helper()
 	if err := e.e.Reload(context.Background()); err != nil {
 		t.Fatal(err)

@@ -74,12 +74,19 @@ func (r *recorder) close() {
 	}
 }
 
+// gather is how long the recorder collects before writing: a storm of
+// state changes becomes a few transactions a second instead of one per
+// judged batch (each SQLite commit costs far more than its rows).
+const gather = 100 * time.Millisecond
+
 func (r *recorder) run() {
+	var (
+		evs     []store.Event
+		sts     []store.CurrentState
+		logs    []store.LogEntry
+		flushes []chan struct{}
+	)
 	for item := range r.in {
-		var evs []store.Event
-		var sts []store.CurrentState
-		var logs []store.LogEntry
-		var flushes []chan struct{}
 		add := func(it recordItem) {
 			evs = append(evs, it.events...)
 			sts = append(sts, it.states...)
@@ -89,22 +96,25 @@ func (r *recorder) run() {
 			}
 		}
 		add(item)
+		deadline := time.NewTimer(gather)
 	more:
-		for len(evs)+len(sts)+len(logs) < 10_000 {
+		for len(flushes) == 0 && len(evs)+len(sts)+len(logs) < 10_000 {
 			select {
 			case it, ok := <-r.in:
 				if !ok {
 					break more
 				}
 				add(it)
-			default:
+			case <-deadline.C:
 				break more
 			}
 		}
+		deadline.Stop()
 		r.write(evs, sts, logs)
 		for _, f := range flushes {
 			close(f)
 		}
+		evs, sts, logs, flushes = nil, nil, nil, nil
 	}
 }
 
