@@ -11,16 +11,17 @@ import (
 	"github.com/prophasis/prophasis/api/promapi"
 	"github.com/prophasis/prophasis/msglog"
 	"github.com/prophasis/prophasis/plugins"
+	"github.com/prophasis/prophasis/rules"
 	"github.com/prophasis/prophasis/store"
 	"github.com/prophasis/prophasis/tsdb"
 )
 
 // routes returns the route groups of the query and management APIs.
-func routes(st store.Store, db *tsdb.DB, pkgs *plugins.Packages, opts Options, logger *slog.Logger) []func(*gin.RouterGroup) {
+func routes(st store.Store, db *tsdb.DB, pkgs *plugins.Packages, eng *rules.Engine, opts Options, logger *slog.Logger) []func(*gin.RouterGroup) {
 	started := time.Now()
 	return []func(*gin.RouterGroup){
 		func(g *gin.RouterGroup) {
-			manage.Register(g.Group("/manage/v1"), manage.Deps{Store: st, Messages: msglog.NewReader(db, st), Packages: pkgs, Logger: logger})
+			manage.Register(g.Group("/manage/v1"), manage.Deps{Store: st, Messages: msglog.NewReader(db, st), Packages: pkgs, Rules: eng, Logger: logger})
 		},
 		func(g *gin.RouterGroup) {
 			promapi.Register(g.Group("/api/v1"), promapi.Deps{

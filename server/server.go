@@ -150,7 +150,7 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 		Auth:     auth.Options{LoopbackReads: opts.LoopbackReads},
 		CACert:   string(caPEM),
 		Packages: pkgs,
-		Routes:   routes(st, db, pkgs, opts, logger),
+		Routes:   routes(st, db, pkgs, engine, opts, logger),
 	})
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {

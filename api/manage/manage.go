@@ -2,7 +2,8 @@
 // update and delete hosts, host groups, plugins, schedules, checks, services,
 // alert rules, trend rules, users and API tokens; read the message log, the
 // rules engine's events and the system log; apply and export the
-// configuration as one document (configuration as code).
+// configuration as one document (configuration as code); show the rules
+// engine's current states, test classifiers and backtest trend rules.
 //
 // The server mounts it at /manage/v1 on a router group that already runs
 // auth.Middleware; Register adds the role checks: reading needs role viewer
@@ -11,7 +12,7 @@
 // at GET /manage/v1/openapi.yaml, documents every route; a test keeps the two
 // in step.
 //
-// It imports api/auth, api/envelope, store and plugins; only the server's wiring
+// It imports api/auth, api/envelope, store, rules and plugins; only the server's wiring
 // imports it.
 package manage
 
@@ -37,6 +38,7 @@ type handlers struct {
 	st     store.Store
 	msgs   MessageReader
 	pkgs   PackageStore
+	rules  Rules
 	logger *slog.Logger
 }
 
@@ -54,6 +56,9 @@ type Deps struct {
 	Messages MessageReader
 	// Packages serves PUT /plugins/{name}/package; nil answers 503.
 	Packages PackageStore
+	// Rules serves GET /states, POST /classifier-test and POST
+	// /trend-rules/backtest; nil answers 503.
+	Rules Rules
 	// Logger gets the audit log of changes; nil discards it.
 	Logger *slog.Logger
 }
@@ -67,7 +72,7 @@ func Register(g *gin.RouterGroup, d Deps) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	st := d.Store
-	h := &handlers{st: st, msgs: d.Messages, pkgs: d.Packages, logger: logger.With("component", "manage")}
+	h := &handlers{st: st, msgs: d.Messages, pkgs: d.Packages, rules: d.Rules, logger: logger.With("component", "manage")}
 	read := auth.Require(store.RoleViewer, store.RoleAdmin)
 	write := auth.Require(store.RoleAdmin)
 
@@ -127,6 +132,10 @@ func Register(g *gin.RouterGroup, d Deps) {
 	g.GET("/messages", read, h.messages)
 	g.GET("/events", read, h.events)
 	g.GET("/system-log", read, h.systemLog)
+	// Reading states and testing rules change nothing: viewers may.
+	g.GET("/states", read, h.states)
+	g.POST("/classifier-test", read, h.classifierTest)
+	g.POST("/trend-rules/backtest", read, h.backtest)
 	g.POST("/apply", write, h.apply)
 	g.GET("/export", read, h.export)
 }
