@@ -4,6 +4,9 @@
 //	prophasis apply -f FILE.yaml     apply declarative configuration
 //	prophasis export                 print the configuration as YAML
 //	prophasis token create HOST      a one-time enrolment token for an agent
+//	prophasis states                 current states of checks, hosts and trend rules
+//	prophasis classify test ...      what a classifier says over a history or stored results
+//	prophasis trend backtest ...     when a trend rule would have changed state
 //	prophasis loadgen [flags]        simulate agents for capacity planning
 //	prophasis version
 //
@@ -28,12 +31,15 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"serve":   {"run the server", runServe},
-	"apply":   {"apply a declarative configuration file (hosts, groups, checks, ...)", runApply},
-	"export":  {"print the server's configuration as a YAML file for apply", runExport},
-	"token":   {"token create HOST: a one-time enrolment token for a host's agent", runToken},
-	"loadgen": {"simulate agents pushing results, for capacity planning", runLoadgen},
-	"version": {"print the version", runVersion},
+	"serve":    {"run the server", runServe},
+	"apply":    {"apply a declarative configuration file (hosts, groups, checks, ...)", runApply},
+	"export":   {"print the server's configuration as a YAML file for apply", runExport},
+	"token":    {"token create HOST: a one-time enrolment token for a host's agent", runToken},
+	"states":   {"current states of checks, hosts and trend rules (--host, --state)", runStates},
+	"classify": {"classify test --plugin P (--host H | --history FILE): what a classifier says", runClassify},
+	"trend":    {"trend backtest (NAME | -f FILE): when a trend rule would have changed state", runTrend},
+	"loadgen":  {"simulate agents pushing results, for capacity planning", runLoadgen},
+	"version":  {"print the version", runVersion},
 }
 
 func main() {
@@ -61,8 +67,8 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: prophasis COMMAND [flags]\n\ncommands:")
-	for _, n := range []string{"serve", "apply", "export", "token", "loadgen", "version"} {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].summary)
+	for _, n := range []string{"serve", "apply", "export", "token", "states", "classify", "trend", "loadgen", "version"} {
+		fmt.Fprintf(os.Stderr, "  %-9s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(os.Stderr, "\nprophasis COMMAND -h shows a command's flags.")
 }
