@@ -47,6 +47,7 @@ func TestClassificationEndToEnd(t *testing.T) {
 	push("load", 1, 9)
 	push("load", 2, 9)
 	push("load", 3, 9) // the third above 8 in a row: critical
+	push("broken", 3, 1)
 
 	waitFor(t, "web1's load check critical in PromQL", func() bool {
 		_, res := s.query(`prophasis_state{host="web1",plugin="load",check="res"} == 3`)
@@ -56,7 +57,6 @@ func TestClassificationEndToEnd(t *testing.T) {
 		_, res := s.query(`prophasis_host_state{host="web1"}`)
 		return strings.Contains(res, `"3"`)
 	})
-	push("broken", 3, 1)
 	waitFor(t, "the broken classifier unknown", func() bool {
 		_, res := s.query(`prophasis_state{plugin="broken"} == -1`)
 		return strings.Contains(res, `"-1"`)

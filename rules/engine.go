@@ -110,6 +110,9 @@ type Engine struct {
 	mu   sync.Mutex
 	subs []func([]store.Event)
 
+	reloadMu sync.Mutex
+	changed  atomic.Pointer[<-chan struct{}] // ConfigChanged as of the last load
+
 	started chan struct{} // closed when the shards run
 	done    chan struct{} // closed when Run returns
 }
@@ -163,6 +166,7 @@ func (e *Engine) shardOf(host string) *shard {
 // shards and returns; it waits only when a shard's queue is full.
 func (e *Engine) Results(ctx context.Context, rs []wire.Result) {
 	received := e.opts.Now()
+	e.fresh(ctx)
 	if len(e.shards) == 1 {
 		e.send(ctx, e.shards[0], work{results: append([]wire.Result(nil), rs...), received: received})
 		return
@@ -225,7 +229,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	wg.Go(func() { e.trends.run(trendCtx) })
 	close(e.started)
 	for {
-		changed := e.st.ConfigChanged()
+		changed := *e.changed.Load()
 		select {
 		case <-ctx.Done():
 			close(stop)
@@ -236,8 +240,14 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case <-changed:
 		}
-		if err := e.reload(ctx); err != nil && ctx.Err() == nil {
-			e.logger.Warn("reload configuration", "err", err)
+		e.fresh(ctx)
+		if *e.changed.Load() == changed {
+			// The reload failed (and was logged): try again in a while
+			// rather than spin.
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
 		}
 	}
 }
@@ -282,6 +292,11 @@ func (e *Engine) Started() <-chan struct{} { return e.started }
 func (e *Engine) Reload(ctx context.Context) error { return e.reload(ctx) }
 
 func (e *Engine) reload(ctx context.Context) error {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	// Taken before reading, so a change committed while loading makes the
+	// next check reload again.
+	changed := e.st.ConfigChanged()
 	cfg, err := e.comp.load(ctx, e.st, func(check, plugin string, err error) {
 		e.rec.log(store.LogEntry{Time: e.opts.Now().UnixMilli(), Level: "error", Component: "classifier",
 			Plugin: plugin, Check: check, Message: err.Error()})
@@ -296,7 +311,25 @@ func (e *Engine) reload(ctx context.Context) error {
 	}
 	e.cfg.Store(cfg)
 	e.trends.load(trendRules, e.opts.Now())
+	e.changed.Store(&changed)
 	return nil
+}
+
+// fresh reloads the configuration if it changed since it was loaded, so a
+// result arriving after a configuration change is judged by it (a plugin's
+// new classifier applies from the next result on, not a moment later).
+func (e *Engine) fresh(ctx context.Context) {
+	ch := e.changed.Load()
+	if ch == nil {
+		return
+	}
+	select {
+	case <-*ch:
+		if err := e.reload(ctx); err != nil && ctx.Err() == nil {
+			e.logger.Warn("reload configuration", "err", err)
+		}
+	default:
+	}
 }
 
 // subjectKey is the key of a subject's current state in the store.

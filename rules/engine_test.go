@@ -459,3 +459,32 @@ func TestClassifierTestReplaysStoredResults(t *testing.T) {
 		t.Errorf("source that does not compile: %v, want ErrCompile", err)
 	}
 }
+
+// TestConfigChangeAppliesToTheNextResult: a result arriving after a
+// configuration change is judged by the new configuration, not the one the
+// engine had a moment before (no explicit reload here).
+func TestConfigChangeAppliesToTheNextResult(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for i := range 20 {
+		p := store.Plugin{Name: "p", Kind: "exec", Entrypoint: "p", Classifier: `return "ok"`}
+		want := 0.0
+		if i%2 == 1 {
+			p.Classifier, want = `return "critical"`, 3
+		}
+		var err error
+		if i == 0 {
+			_, err = e.st.CreatePlugin(ctx, p)
+		} else {
+			_, err = e.st.UpdatePlugin(ctx, "p", p)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.push(t, result("h", "p", "c", i, 1))
+		got := e.series(t, eq("__name__", rules.MetricState))
+		if got[len(got)-1] != want {
+			t.Fatalf("change %d: state %v, want %v from the classifier saved just before", i, got[len(got)-1], want)
+		}
+	}
+}
