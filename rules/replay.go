@@ -5,13 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
-	"github.com/prophasis/prophasis/msglog"
 	"github.com/prophasis/prophasis/rules/classify"
 )
 
@@ -123,10 +119,15 @@ func (e *Engine) TestClassifier(ctx context.Context, t ClassifierTest) ([]TestSt
 		return nil, fmt.Errorf("%w: last %d must be between 1 and %d", ErrBadTest, last, MaxTestResults)
 	}
 	k := Key{Host: t.Host, Plugin: t.Plugin, Check: t.Check}
-	entries, err := e.readResults(ctx, k, last+j.n-1)
+	all, err := e.readResults(ctx, []*labels.Matcher{
+		labels.MustNewMatcher(labels.MatchEqual, "host", k.Host),
+		labels.MustNewMatcher(labels.MatchEqual, "plugin", k.Plugin),
+		labels.MustNewMatcher(labels.MatchEqual, "check", k.Check),
+	}, func(Key) int { return last + j.n - 1 })
 	if err != nil {
 		return nil, err
 	}
+	entries := all[k]
 	if len(entries) == 0 {
 		return nil, fmt.Errorf("%w: no stored results for host %q, plugin %q, check %q in the last %s",
 			ErrBadTest, t.Host, t.Plugin, t.Check, e.opts.Rebuild)
@@ -157,87 +158,4 @@ func (e *Engine) TestClassifier(ctx context.Context, t ClassifierTest) ([]TestSt
 		steps = append(steps, step)
 	}
 	return steps, nil
-}
-
-// readResults reads the last max results of k, oldest first, from the
-// last Options.Rebuild of the TSDB and the message log.
-func (e *Engine) readResults(ctx context.Context, k Key, limit int) ([]replayEntry, error) {
-	now := e.opts.Now()
-	q, err := e.db.Querier(now.Add(-e.opts.Rebuild).UnixMilli(), now.UnixMilli())
-	if err != nil {
-		return nil, err
-	}
-	defer q.Close()
-	ms := []*labels.Matcher{
-		labels.MustNewMatcher(labels.MatchRegexp, model.MetricNameLabel,
-			metricDuration+"|"+metricValue+"|"+msglog.MetricMessageID+"|"+MetricState),
-		labels.MustNewMatcher(labels.MatchEqual, "host", k.Host),
-		labels.MustNewMatcher(labels.MatchEqual, "plugin", k.Plugin),
-		labels.MustNewMatcher(labels.MatchEqual, "check", k.Check),
-	}
-	var ts []int64
-	values := map[int64]float64{}
-	ids := map[int64]int64{}
-	states := map[int64]classify.State{}
-	set := q.Select(ctx, false, nil, ms...)
-	var it chunkenc.Iterator
-	for set.Next() {
-		name := set.At().Labels().Get(model.MetricNameLabel)
-		it = set.At().Iterator(it)
-		for it.Next() == chunkenc.ValFloat {
-			t, v := it.At()
-			switch name {
-			case metricDuration:
-				ts = append(ts, t)
-			case metricValue:
-				values[t] = v
-			case msglog.MetricMessageID:
-				ids[t] = int64(v)
-			case MetricState:
-				states[t] = classify.State(v)
-			}
-		}
-		if err := it.Err(); err != nil {
-			return nil, err
-		}
-	}
-	if err := set.Err(); err != nil {
-		return nil, err
-	}
-	slices.Sort(ts)
-	if len(ts) > limit {
-		ts = ts[len(ts)-limit:]
-	}
-	var want []int64
-	for _, t := range ts {
-		if id, ok := ids[t]; ok {
-			want = append(want, id)
-		}
-	}
-	msgs, err := e.st.MessagesByID(ctx, want)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]replayEntry, 0, len(ts))
-	for _, t := range ts {
-		en := replayEntry{entry: entry{ts: t, value: math.NaN(), state: classify.Unknown}}
-		if v, ok := values[t]; ok {
-			en.value = v
-		}
-		if m, ok := msgs[ids[t]]; ok {
-			en.msg, en.exit = m.Text, m.ExitStatus
-		}
-		if s, ok := states[t]; ok {
-			en.state, en.judged = s, true
-		}
-		out = append(out, en)
-	}
-	return out, nil
-}
-
-// replayEntry is a stored result: judged says whether a state was recorded
-// at its time.
-type replayEntry struct {
-	entry
-	judged bool
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -64,36 +65,59 @@ func (e *Engine) restore(ctx context.Context) error {
 // Options.Rebuild of the TSDB into the rings. It returns how many results
 // it restored.
 func (e *Engine) rebuild(ctx context.Context) (int, error) {
-	now := e.opts.Now()
-	q, err := e.db.Querier(now.Add(-e.opts.Rebuild).UnixMilli(), now.UnixMilli())
+	cfg := e.cfg.Load()
+	all, err := e.readResults(ctx, nil, func(k Key) int { return cfg.lookup(k.Check, k.Plugin).n })
 	if err != nil {
 		return 0, fmt.Errorf("rebuild histories: %w", err)
 	}
-	defer q.Close()
-	m, err := labels.NewMatcher(labels.MatchRegexp, model.MetricNameLabel,
-		metricDuration+"|"+metricValue+"|"+msglog.MetricMessageID+"|"+MetricState)
-	if err != nil {
-		return 0, err
+	restored := 0
+	for k, entries := range all {
+		sh := e.shardOf(k.Host)
+		sub := sh.subject(k)
+		sub.ring.resize(cfg.lookup(k.Check, k.Plugin).n)
+		for _, en := range entries {
+			sub.ring.push(en.entry)
+			restored++
+		}
+		last := sub.ring.at(sub.ring.size - 1)
+		sub.lastTS, sub.lastValue, sub.lastMsg = last.ts, last.value, last.msg
+		st, since, flapping := sub.m.State()
+		sh.view.set(k, Status{Host: k.Host, Plugin: k.Plugin, Check: k.Check, State: st, Since: since,
+			Flapping: flapping, Time: last.ts, Value: valuePtr(last.value), Message: last.msg})
 	}
-	cfg := e.cfg.Load()
+	return restored, nil
+}
+
+// replayEntry is a stored result: judged says whether a state was recorded
+// at its time (entry.state holds it).
+type replayEntry struct {
+	entry
+	judged bool
+}
+
+// readResults reads, from the last Options.Rebuild of the TSDB and the
+// message log, the last limit(k) results of every host × plugin × check the
+// matchers select (nil: all), oldest first. Every stored result has a
+// duration sample, so those timestamps are the results'; the value, message
+// id and recorded state are looked up at the same times.
+func (e *Engine) readResults(ctx context.Context, match []*labels.Matcher, limit func(Key) int) (map[Key][]replayEntry, error) {
+	now := e.opts.Now()
+	q, err := e.db.Querier(now.Add(-e.opts.Rebuild).UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	ms := append([]*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, model.MetricNameLabel,
+		metricDuration+"|"+metricValue+"|"+msglog.MetricMessageID+"|"+MetricState)}, match...)
 	type series struct {
-		ts     []int64 // duration samples: one per result
+		ts     []int64
 		values map[int64]float64
 		msgIDs map[int64]int64
 		states map[int64]classify.State
 		n      int
 	}
 	all := map[Key]*series{}
-	get := func(k Key) *series {
-		s, ok := all[k]
-		if !ok {
-			s = &series{values: map[int64]float64{}, msgIDs: map[int64]int64{}, states: map[int64]classify.State{},
-				n: cfg.lookup(k.Check, k.Plugin).n}
-			all[k] = s
-		}
-		return s
-	}
-	set := q.Select(ctx, false, nil, m)
+	set := q.Select(ctx, false, nil, ms...)
 	var it chunkenc.Iterator
 	for set.Next() {
 		lset := set.At().Labels()
@@ -101,7 +125,11 @@ func (e *Engine) rebuild(ctx context.Context) (int, error) {
 		if k.Host == "" || k.Plugin == "" {
 			continue
 		}
-		s := get(k)
+		s, ok := all[k]
+		if !ok {
+			s = &series{values: map[int64]float64{}, msgIDs: map[int64]int64{}, states: map[int64]classify.State{}, n: limit(k)}
+			all[k] = s
+		}
 		name := lset.Get(model.MetricNameLabel)
 		it = set.At().Iterator(it)
 		for it.Next() == chunkenc.ValFloat {
@@ -121,15 +149,18 @@ func (e *Engine) rebuild(ctx context.Context) (int, error) {
 			}
 		}
 		if err := it.Err(); err != nil {
-			return 0, fmt.Errorf("rebuild histories: %w", err)
+			return nil, err
 		}
 	}
 	if err := set.Err(); err != nil {
-		return 0, fmt.Errorf("rebuild histories: %w", err)
+		return nil, err
 	}
 
 	var ids []int64
 	for _, s := range all {
+		// Series are read one after another, so a result's samples may
+		// come before or after its duration sample: sort once at the end.
+		slices.Sort(s.ts)
 		if len(s.ts) > s.n {
 			s.ts = s.ts[len(s.ts)-s.n:]
 		}
@@ -145,23 +176,21 @@ func (e *Engine) rebuild(ctx context.Context) (int, error) {
 		ids = ids[len(chunk):]
 		got, err := e.st.MessagesByID(ctx, chunk)
 		if err != nil {
-			return 0, fmt.Errorf("rebuild histories: messages: %w", err)
+			return nil, fmt.Errorf("messages: %w", err)
 		}
 		for id, msg := range got {
 			msgs[id] = msg
 		}
 	}
 
-	restored := 0
+	out := make(map[Key][]replayEntry, len(all))
 	for k, s := range all {
 		if len(s.ts) == 0 {
 			continue
 		}
-		sh := e.shardOf(k.Host)
-		sub := sh.subject(k)
-		sub.ring.resize(s.n)
+		entries := make([]replayEntry, 0, len(s.ts))
 		for _, t := range s.ts {
-			en := entry{ts: t, value: math.NaN(), state: classify.Unknown}
+			en := replayEntry{entry: entry{ts: t, value: math.NaN(), state: classify.Unknown}}
 			if v, ok := s.values[t]; ok {
 				en.value = v
 			}
@@ -171,16 +200,11 @@ func (e *Engine) rebuild(ctx context.Context) (int, error) {
 				}
 			}
 			if st, ok := s.states[t]; ok {
-				en.state = st
+				en.state, en.judged = st, true
 			}
-			sub.ring.push(en)
-			restored++
+			entries = append(entries, en)
 		}
-		last := sub.ring.at(sub.ring.size - 1)
-		sub.lastTS, sub.lastValue, sub.lastMsg = last.ts, last.value, last.msg
-		st, since, flapping := sub.m.State()
-		sh.view.set(k, Status{Host: k.Host, Plugin: k.Plugin, Check: k.Check, State: st, Since: since,
-			Flapping: flapping, Time: last.ts, Value: valuePtr(last.value), Message: last.msg})
+		out[k] = entries
 	}
-	return restored, nil
+	return out, nil
 }
