@@ -488,3 +488,42 @@ func TestConfigChangeAppliesToTheNextResult(t *testing.T) {
 		}
 	}
 }
+
+// TestFlappingCheckIsOneEvent: a check alternating ok/critical raises a
+// flapping_start event and then stays quiet, though every state is still
+// written as a series.
+func TestFlappingCheckIsOneEvent(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "p", Kind: "exec", Entrypoint: "p", Classifier: `if values[1] > 5 then return "critical" end return "ok"`})
+	mustApply(t, e.st, store.Document{
+		Hosts:     []store.Host{{Name: "h"}},
+		Schedules: []store.Schedule{{Name: "1m", Intervals: []store.Interval{{Period: store.Duration(time.Minute)}}}},
+		Checks: []store.Check{{Name: "c", Plugins: []string{"p"}, Hosts: []string{"h"}, Schedule: "1m",
+			Flapping: store.Flapping{Window: 10, Start: 0.5, Stop: 0.2}}},
+	})
+	e.sync(t)
+	for i := range 40 {
+		e.push(t, result("h", "p", "c", i, float64(i%2*9)))
+	}
+	var kinds []string
+	for _, ev := range e.takeEvents() {
+		if strings.Contains(ev, " check ") {
+			kinds = append(kinds, strings.Fields(ev)[0])
+		}
+	}
+	starts := 0
+	for _, k := range kinds {
+		if k == "flapping_start" {
+			starts++
+		}
+	}
+	if starts != 1 || len(kinds) > 10 || kinds[len(kinds)-1] != "flapping_start" {
+		t.Errorf("check events for 40 alternating results: %q, want at most the window's 9 changes, then one flapping_start and silence", kinds)
+	}
+	if got := e.series(t, eq("__name__", rules.MetricState)); len(got) != 40 {
+		t.Errorf("%d state samples, want all 40 written while flapping", len(got))
+	}
+	if st := e.e.States(); !st[0].Flapping {
+		t.Errorf("status %+v, want flapping", st[0])
+	}
+}
