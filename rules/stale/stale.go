@@ -1,9 +1,10 @@
-// Package stale marks checks whose results stopped arriving: when a host ×
+// Package stale finds checks whose results stopped arriving: when a host ×
 // plugin × check has had no result for its schedule's period plus a grace
-// period, its state becomes unknown (prophasis_state = -1, DESIGN.md's
-// "stale data"), written every tick while it stays overdue, and the change
-// is logged once. A result arriving ends it: the classifier (issue 4) then
-// writes the state again.
+// period, it is overdue (DESIGN.md's "stale data"). Every tick the overdue
+// checks go to Options.OnOverdue — the rules engine, which makes them
+// unknown, writes prophasis_state = -1 and raises the event — or, without
+// one, the Tracker writes the unknown state itself. The change is logged
+// once; a result arriving ends it.
 //
 // It receives every new result through ingest's Hook, and learns what is
 // expected from the configuration (checks × hosts × schedules). It imports
