@@ -111,6 +111,18 @@ func (h *handlers) classifierTest(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	if t.Source == "" && t.Plugin != "" {
+		// Without a source the configured classifier runs; for a plugin
+		// that does not exist that would silently be a default one.
+		if _, err := h.st.Plugin(c.Request.Context(), t.Plugin); errors.Is(err, store.ErrNotFound) {
+			h.fail(c, envelope.Errorf(envelope.ErrBadData,
+				fmt.Errorf("plugin %q does not exist: give source to test a classifier for it", t.Plugin)))
+			return
+		} else if err != nil {
+			h.fail(c, err)
+			return
+		}
+	}
 	steps, err := h.rules.TestClassifier(c.Request.Context(), t)
 	if errors.Is(err, rules.ErrBadTest) || errors.Is(err, classify.ErrCompile) {
 		h.fail(c, envelope.Errorf(envelope.ErrBadData, err))

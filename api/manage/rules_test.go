@@ -272,12 +272,21 @@ func TestClassifierTestREST(t *testing.T) {
 		t.Errorf("failing classifier: %+v", got.Steps)
 	}
 
+	// A candidate for a plugin not created yet.
+	got = steps{}
+	a.ok("POST", "/classifier-test", a.viewer, map[string]any{"plugin": "new", "source": `return "major"`,
+		"history": map[string]any{"values": []any{1}}}, &got)
+	if len(got.Steps) != 1 || got.Steps[0].State.String() != "major" {
+		t.Errorf("candidate for a new plugin: %+v", got.Steps)
+	}
+
 	bad := func(body any, status int, errorType string, parts ...string) {
 		t.Helper()
 		a.fails("POST", "/classifier-test", a.viewer, body, "", status, errorType, parts...)
 	}
 	bad(map[string]any{"host": "web1"}, 400, "bad_data", "plugin is required")
 	bad(map[string]any{"plugin": "load"}, 400, "bad_data", "give a history, or a host")
+	bad(map[string]any{"plugin": "nope", "history": map[string]any{"values": []any{1}}}, 400, "bad_data", `plugin "nope" does not exist: give source`)
 	bad(map[string]any{"plugin": "load", "host": "web1", "last": 5000}, 400, "bad_data", "last 5000 must be between 1 and 1000")
 	bad(map[string]any{"plugin": "load", "host": "nohost"}, 400, "bad_data", `no stored results for host "nohost"`)
 	bad(map[string]any{"plugin": "load", "host": "web1", "source": "return ("}, 400, "bad_data", "does not compile")
