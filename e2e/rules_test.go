@@ -81,6 +81,21 @@ func TestClassificationEndToEnd(t *testing.T) {
 		t.Errorf("first event %+v, want unknown→ok", e)
 	}
 
+	// The current states, and what the classifier would have said.
+	var states struct {
+		Checks []struct{ Host, Plugin, Check, State string } `json:"checks"`
+		Hosts  []struct{ Host, State string }                `json:"hosts"`
+	}
+	get(t, s, "/manage/v1/states?host=web1&plugin=load", &states)
+	if len(states.Checks) != 1 || states.Checks[0].State != "critical" || len(states.Hosts) != 1 || states.Hosts[0].State != "critical" {
+		t.Errorf("GET /states: %+v, want web1's load check and web1 critical", states)
+	}
+	code, body = s.do("POST", "/manage/v1/classifier-test", "application/json", strings.NewReader(
+		`{"plugin":"load","check":"res","host":"web1","last":2,"source":"if values[1] > 8 then return \"major\" end return \"ok\""}`))
+	if code != 200 || strings.Count(string(body), `"state":"major"`) != 2 || !strings.Contains(string(body), `"recorded":"critical"`) {
+		t.Errorf("classifier test: %d %s, want two majors beside the recorded critical", code, body)
+	}
+
 	var logs []struct {
 		Host, Plugin, Check, Message, Component string
 	}
