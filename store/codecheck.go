@@ -24,6 +24,7 @@ type Option func(*options)
 // options are what Options set.
 type options struct {
 	checker CodeChecker
+	modules ModuleChecker
 }
 
 // WithCodeChecker makes the store refuse classifiers and trend rules that c

@@ -42,6 +42,10 @@ const (
 	kindService   kind = "service"
 	kindAlertRule kind = "alert_rule"
 	kindTrendRule kind = "trend_rule"
+	// kindAlertModule is not part of configuration documents (its
+	// settings hold secrets); alert rules name modules without a foreign
+	// key.
+	kindAlertModule kind = "alert_module"
 )
 
 // kindOrder is the order of kinds in a rendered diff.
@@ -50,14 +54,15 @@ var kindOrder = []kind{kindHost, kindGroup, kindPlugin, kindSchedule, kindCheck,
 // tableOf is the table holding each kind's rows. The values are constants,
 // never user input, so concatenating them into SQL is safe.
 var tableOf = map[kind]string{
-	kindHost:      "hosts",
-	kindGroup:     "host_groups",
-	kindPlugin:    "plugins",
-	kindSchedule:  "schedules",
-	kindCheck:     "checks",
-	kindService:   "services",
-	kindAlertRule: "alert_rules",
-	kindTrendRule: "trend_rules",
+	kindHost:        "hosts",
+	kindGroup:       "host_groups",
+	kindPlugin:      "plugins",
+	kindSchedule:    "schedules",
+	kindCheck:       "checks",
+	kindService:     "services",
+	kindAlertRule:   "alert_rules",
+	kindTrendRule:   "trend_rules",
+	kindAlertModule: "alert_modules",
 }
 
 // ref is a reference by name from one entity to another.

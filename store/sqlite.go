@@ -46,6 +46,8 @@ type sqliteStore struct {
 	now    func() time.Time
 	// checker validates classifiers and trend rules; nil checks none.
 	checker CodeChecker
+	// modules validates alert module settings; nil checks none.
+	modules ModuleChecker
 
 	msgs messageLog
 
@@ -131,7 +133,7 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger, opts ...O
 	}
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
-	s := &sqliteStore{w: w, r: r, logger: logger, now: time.Now, checker: o.checker}
+	s := &sqliteStore{w: w, r: r, logger: logger, now: time.Now, checker: o.checker, modules: o.modules}
 	if err := s.initMessages(ctx); err != nil {
 		s.Close()
 		return nil, err

@@ -1,6 +1,6 @@
 // Package store is the relational store of everything users configure (hosts,
-// host groups, plugins, checks, schedules, services, alert rules, trend
-// rules, users, API tokens), of the message log (the text of every result)
+// host groups, plugins, checks, schedules, services, alert rules, alert
+// modules, trend rules, users, API tokens), of the message log (the text of every result)
 // and of what the rules engine records: events, the system log and current
 // states.
 //
@@ -112,6 +112,7 @@ type Store interface {
 	CheckStore
 	ServiceStore
 	AlertRuleStore
+	AlertModuleStore
 	TrendRuleStore
 	UserStore
 	TokenStore
