@@ -82,10 +82,11 @@ func exportFrom(ctx context.Context, q querier) (Document, error) {
 //
 // Inside the transaction it works in dependency order, so every reference
 // resolves at the moment it is written: hosts and schedules, then groups
-// (members before the groups containing them), checks, services (members
-// first again), alert rules and trend rules are created or updated; then what the
-// document no longer lists is deleted in the reverse order (trend and alert
-// rules first, hosts last; containing groups and services before their members).
+// (members before the groups containing them), checks, trend rules
+// (services may have them as members), services (members first again) and
+// alert rules are created or updated; then what the document no longer lists
+// is deleted in the reverse order (alert rules first, hosts last; containing
+// groups and services before their members).
 // Since every kept entity has by then been updated to the document's
 // references, nothing deleted is still referred to.
 func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Diff, error) {
@@ -133,6 +134,12 @@ func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Dif
 		if err != nil {
 			return err
 		}
+		// Trend rules refer to nothing, and services may have them as
+		// members: they go first.
+		goneTrends, err := upsertKind(ctx, tx, r, s.checker, trendRuleOps, cur.TrendRules, doc.TrendRules, now, &diff)
+		if err != nil {
+			return err
+		}
 		wantServices := orderByNames(doc.Services, serviceGraph(doc.Services).topoOrder())
 		goneServices, err := upsertKind(ctx, tx, r, s.checker, serviceOps, cur.Services, wantServices, now, &diff)
 		if err != nil {
@@ -142,18 +149,14 @@ func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Dif
 		if err != nil {
 			return err
 		}
-		goneTrends, err := upsertKind(ctx, tx, r, s.checker, trendRuleOps, cur.TrendRules, doc.TrendRules, now, &diff)
-		if err != nil {
-			return err
-		}
 
 		// Deletes: containers before members within a kind.
 		goneServices = orderByNames(goneServices, reversed(serviceGraph(cur.Services).topoOrder()))
 		goneGroups = orderByNames(goneGroups, reversed(groupGraph(cur.Groups).topoOrder()))
 		for _, del := range []func() error{
-			func() error { return deleteAll(ctx, tx, kindTrendRule, goneTrends, &diff) },
 			func() error { return deleteAll(ctx, tx, kindAlertRule, goneRules, &diff) },
 			func() error { return deleteAll(ctx, tx, kindService, goneServices, &diff) },
+			func() error { return deleteAll(ctx, tx, kindTrendRule, goneTrends, &diff) },
 			func() error { return deleteAll(ctx, tx, kindCheck, goneChecks, &diff) },
 			func() error { return deleteAll(ctx, tx, kindGroup, goneGroups, &diff) },
 			func() error { return deleteAll(ctx, tx, kindSchedule, goneSchedules, &diff) },

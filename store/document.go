@@ -177,7 +177,7 @@ func (d *Document) validate() error {
 	names[kindCheck] = validateKind(&errs, kindCheck, d.Checks)
 	names[kindService] = validateKind(&errs, kindService, d.Services)
 	validateKind(&errs, kindAlertRule, d.AlertRules)
-	validateKind(&errs, kindTrendRule, d.TrendRules)
+	names[kindTrendRule] = validateKind(&errs, kindTrendRule, d.TrendRules)
 
 	checkRefs := func(k kind, name string, refs []ref) {
 		for _, r := range refs {

@@ -327,7 +327,8 @@ func referrers(ctx context.Context, q querier, target ref) ([]string, error) {
 		case kindCheck:
 			return target.kind == kindHost || target.kind == kindGroup || target.kind == kindPlugin || target.kind == kindSchedule
 		case kindService:
-			return target.kind == kindHost || target.kind == kindCheck || target.kind == kindPlugin || target.kind == kindService
+			return target.kind == kindHost || target.kind == kindCheck || target.kind == kindPlugin || target.kind == kindService ||
+				target.kind == kindTrendRule
 		case kindAlertRule:
 			return target.kind == kindHost || target.kind == kindGroup || target.kind == kindCheck || target.kind == kindService
 		}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,6 +20,10 @@ type Service struct {
 	Dependencies []Member `json:"dependencies" yaml:"dependencies,omitempty"`
 	// RedundancyGroups each need K of their members up.
 	RedundancyGroups []RedundancyGroup `json:"redundancy_groups" yaml:"redundancy_groups,omitempty"`
+	// Rules say which member states count as down or impaired and whether
+	// maintenance and acknowledgements count; the zero value means the
+	// defaults (see ServiceRules).
+	Rules ServiceRules `json:"rules,omitzero" yaml:"rules,omitempty"`
 }
 
 // RedundancyGroup is a set of interchangeable members of which at least K
@@ -32,12 +37,106 @@ type RedundancyGroup struct {
 
 // Member is what a service is made of, exactly one of: a host ({host}); a
 // check's plugin on a host ({host, check, plugin}); another service
-// ({service}).
+// ({service}); a trend rule ({trend}: the worst state of all the series it
+// watches) or a trend rule on one host ({trend, host}: the worst state of
+// the rule's series of that host).
 type Member struct {
 	Host    string `json:"host,omitempty" yaml:"host,omitempty"`
 	Check   string `json:"check,omitempty" yaml:"check,omitempty"`
 	Plugin  string `json:"plugin,omitempty" yaml:"plugin,omitempty"`
 	Service string `json:"service,omitempty" yaml:"service,omitempty"`
+	Trend   string `json:"trend,omitempty" yaml:"trend,omitempty"`
+}
+
+// ServiceRules are a service's rules for judging its members. The zero value
+// means the defaults: a member counts as down when critical, as impaired
+// (making the service degraded through a dependency) when minor, major or
+// unknown, and members in maintenance or acknowledged count by their state.
+// A member that is a service is always down when failed and impaired when
+// degraded; these lists apply to host, check and trend members.
+type ServiceRules struct {
+	// Down are the member states that count as down; empty means
+	// DefaultDownStates (less any state Impaired lists).
+	Down []string `json:"down,omitempty" yaml:"down,omitempty"`
+	// Impaired are the member states that count as impaired; empty means
+	// DefaultImpairedStates (less any state Down lists). A state in
+	// neither list counts as up.
+	Impaired []string `json:"impaired,omitempty" yaml:"impaired,omitempty"`
+	// IgnoreMaintenance makes members in maintenance count as up.
+	IgnoreMaintenance bool `json:"ignore_maintenance,omitempty" yaml:"ignore_maintenance,omitempty"`
+	// IgnoreAcknowledged makes members whose problem is acknowledged
+	// count as up.
+	IgnoreAcknowledged bool `json:"ignore_acknowledged,omitempty" yaml:"ignore_acknowledged,omitempty"`
+}
+
+// MemberStates are the states ServiceRules may name, mildest first: the
+// states of hosts, checks and trend rules.
+var MemberStates = []string{"ok", "minor", "major", "critical", "unknown"}
+
+// DefaultDownStates and DefaultImpairedStates are the defaults of
+// ServiceRules: only a critical member is down (a major one still serves,
+// badly), and anything short of ok or not known makes a dependency
+// impaired, so the service shows degraded rather than hiding it.
+func DefaultDownStates() []string { return []string{"critical"} }
+
+// DefaultImpairedStates: see DefaultDownStates.
+func DefaultImpairedStates() []string { return []string{"minor", "major", "unknown"} }
+
+// Effective returns the rules with the defaults filled in. A default list
+// leaves out the states the other list names, so `down: [critical,
+// unknown]` alone makes unknown down, not both.
+func (r ServiceRules) Effective() ServiceRules {
+	without := func(list, drop []string) []string {
+		return slices.DeleteFunc(list, func(s string) bool { return slices.Contains(drop, s) })
+	}
+	out := r
+	out.Down = slices.Clone(r.Down)
+	out.Impaired = slices.Clone(r.Impaired)
+	if len(r.Down) == 0 {
+		out.Down = without(DefaultDownStates(), r.Impaired)
+	}
+	if len(r.Impaired) == 0 {
+		out.Impaired = without(DefaultImpairedStates(), out.Down)
+	}
+	return out
+}
+
+// normalize sorts the lists mildest first and makes empty lists nil, so
+// that rules that mean the same compare (and encode) the same.
+func (r *ServiceRules) normalize() {
+	for _, l := range []*[]string{&r.Down, &r.Impaired} {
+		if len(*l) == 0 {
+			*l = nil
+			continue
+		}
+		sortStates(*l)
+	}
+}
+
+// validate checks the rules; what names their service (`service "x"`).
+func (r *ServiceRules) validate(what string) error {
+	for _, l := range []struct {
+		field  string
+		states []string
+	}{{"rules.down", r.Down}, {"rules.impaired", r.Impaired}} {
+		for i, st := range l.states {
+			if !slices.Contains(MemberStates, st) {
+				return invalidf("%s: %s: unknown state %q (member states are %s)", what, l.field, st, strings.Join(MemberStates, ", "))
+			}
+			if st == "ok" {
+				return invalidf("%s: %s: %q cannot be listed: an ok member is always up", what, l.field, st)
+			}
+			if i > 0 && l.states[i-1] == st {
+				return invalidf("%s: %s lists %q twice", what, l.field, st)
+			}
+		}
+	}
+	for _, st := range r.Down {
+		if slices.Contains(r.Impaired, st) {
+			return invalidf("%s: rules: %q is in both down and impaired; a state counts as one of them", what, st)
+		}
+	}
+	return nil
 }
 
 // ServiceStore keeps services. A write that would make services depend on
@@ -63,24 +162,32 @@ const (
 	maxRedundancyMembers = 10000
 )
 
+// String names the member in words: "host web1", "check http plugin http
+// on web1", "service db", "trend rule disk-full", "trend rule disk-full on
+// db1"; a member of no valid form shows its fields.
 func (m Member) String() string {
 	switch {
-	case m.Service != "" && m.Host == "" && m.Check == "" && m.Plugin == "":
+	case m.Service != "" && m.Host == "" && m.Check == "" && m.Plugin == "" && m.Trend == "":
 		return "service " + m.Service
-	case m.Host != "" && m.Check == "" && m.Plugin == "" && m.Service == "":
+	case m.Trend != "" && m.Check == "" && m.Plugin == "" && m.Service == "":
+		if m.Host != "" {
+			return "trend rule " + m.Trend + " on " + m.Host
+		}
+		return "trend rule " + m.Trend
+	case m.Host != "" && m.Check == "" && m.Plugin == "" && m.Service == "" && m.Trend == "":
 		return "host " + m.Host
-	case m.Host != "" && m.Check != "" && m.Plugin != "" && m.Service == "":
+	case m.Host != "" && m.Check != "" && m.Plugin != "" && m.Service == "" && m.Trend == "":
 		return "check " + m.Check + " plugin " + m.Plugin + " on " + m.Host
 	}
-	return fmt.Sprintf("{host: %q, check: %q, plugin: %q, service: %q}", m.Host, m.Check, m.Plugin, m.Service)
+	return fmt.Sprintf("{host: %q, check: %q, plugin: %q, service: %q, trend: %q}", m.Host, m.Check, m.Plugin, m.Service, m.Trend)
 }
 
 func (m Member) validate() error {
 	form := m.String()
 	if strings.HasPrefix(form, "{") {
-		return invalidf("member %s must be exactly one of {host}, {host, check, plugin} or {service}", form)
+		return invalidf("member %s must be exactly one of {host}, {host, check, plugin}, {service}, {trend} or {trend, host}", form)
 	}
-	for _, n := range []string{m.Host, m.Check, m.Plugin, m.Service} {
+	for _, n := range []string{m.Host, m.Check, m.Plugin, m.Service, m.Trend} {
 		if n != "" && !nameRE.MatchString(n) {
 			return invalidf("member %s: %q is not a valid name", form, n)
 		}
@@ -92,6 +199,10 @@ func (m Member) refs() []ref {
 	switch {
 	case m.Service != "":
 		return []ref{{kindService, m.Service}}
+	case m.Trend != "" && m.Host != "":
+		return []ref{{kindTrendRule, m.Trend}, {kindHost, m.Host}}
+	case m.Trend != "":
+		return []ref{{kindTrendRule, m.Trend}}
 	case m.Check != "":
 		return []ref{{kindHost, m.Host}, {kindCheck, m.Check}, {kindPlugin, m.Plugin}}
 	default:
@@ -133,6 +244,7 @@ func (sv *Service) normalize() {
 		sv.RedundancyGroups[i].Members = sortMembers(sv.RedundancyGroups[i].Members)
 	}
 	slices.SortFunc(sv.RedundancyGroups, func(a, b RedundancyGroup) int { return strings.Compare(a.Name, b.Name) })
+	sv.Rules.normalize()
 }
 
 func (sv *Service) validate() error {
@@ -166,6 +278,9 @@ func (sv *Service) validate() error {
 		if rg.K < 1 || rg.K > len(rg.Members) {
 			return invalidf("%s: k = %d must be between 1 and its number of members (%d)", rgWhat, rg.K, len(rg.Members))
 		}
+	}
+	if err := sv.Rules.validate(what); err != nil {
+		return err
 	}
 	if slices.Contains(sv.memberServices(), sv.Name) {
 		return cycleError("service dependency", []string{sv.Name, sv.Name})
@@ -237,6 +352,14 @@ func diffService(a, b *Service) []string {
 	for _, name := range sortedKeys(old) {
 		f = append(f, "- redundancy group "+name)
 	}
+	f.list("rules.down", a.Rules.Down, b.Rules.Down)
+	f.list("rules.impaired", a.Rules.Impaired, b.Rules.Impaired)
+	if a.Rules.IgnoreMaintenance != b.Rules.IgnoreMaintenance {
+		f = append(f, fmt.Sprintf("rules.ignore_maintenance %t -> %t", a.Rules.IgnoreMaintenance, b.Rules.IgnoreMaintenance))
+	}
+	if a.Rules.IgnoreAcknowledged != b.Rules.IgnoreAcknowledged {
+		f = append(f, fmt.Sprintf("rules.ignore_acknowledged %t -> %t", a.Rules.IgnoreAcknowledged, b.Rules.IgnoreAcknowledged))
+	}
 	return f
 }
 
@@ -255,13 +378,17 @@ func loadServices(ctx context.Context, q querier, name string) ([]Service, error
 	err := queryRows(ctx, q, func(rows *sql.Rows) error {
 		var sv Service
 		var id, created, updated int64
-		if err := rows.Scan(&id, &sv.Name, &sv.Description, &created, &updated); err != nil {
+		var rules string
+		if err := rows.Scan(&id, &sv.Name, &sv.Description, &rules, &created, &updated); err != nil {
 			return err
+		}
+		if err := json.Unmarshal([]byte(rules), &sv.Rules); err != nil {
+			return fmt.Errorf("service %q: decode rules: %w", sv.Name, err)
 		}
 		sv.set(id, created, updated)
 		out = append(out, sv)
 		return nil
-	}, `SELECT s.id, s.name, s.description, s.created_at, s.updated_at FROM services s`+where+` ORDER BY s.name`, args...)
+	}, `SELECT s.id, s.name, s.description, s.rules, s.created_at, s.updated_at FROM services s`+where+` ORDER BY s.name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load services: %w", err)
 	}
@@ -289,11 +416,11 @@ func loadServices(ctx context.Context, q querier, name string) ([]Service, error
 	err = queryRows(ctx, q, func(rows *sql.Rows) error {
 		var svc string
 		var rgID sql.NullInt64
-		var host, check, plugin, member sql.NullString
-		if err := rows.Scan(&svc, &rgID, &host, &check, &plugin, &member); err != nil {
+		var host, check, plugin, member, trend sql.NullString
+		if err := rows.Scan(&svc, &rgID, &host, &check, &plugin, &member, &trend); err != nil {
 			return err
 		}
-		m := Member{Host: host.String, Check: check.String, Plugin: plugin.String, Service: member.String}
+		m := Member{Host: host.String, Check: check.String, Plugin: plugin.String, Service: member.String, Trend: trend.String}
 		if !rgID.Valid {
 			deps[svc] = append(deps[svc], m)
 			return nil
@@ -304,13 +431,14 @@ func loadServices(ctx context.Context, q querier, name string) ([]Service, error
 		}
 		rg.Members = append(rg.Members, m)
 		return nil
-	}, `SELECT s.name, m.redundancy_group_id, h.name, c.name, p.name, ms.name
+	}, `SELECT s.name, m.redundancy_group_id, h.name, c.name, p.name, ms.name, t.name
 		FROM service_members m
 		JOIN services s ON s.id = m.service_id
 		LEFT JOIN hosts h ON h.id = m.host_id
 		LEFT JOIN checks c ON c.id = m.check_id
 		LEFT JOIN plugins p ON p.id = m.plugin_id
-		LEFT JOIN services ms ON ms.id = m.member_service_id`+where+` ORDER BY m.id`, args...)
+		LEFT JOIN services ms ON ms.id = m.member_service_id
+		LEFT JOIN trend_rules t ON t.id = m.trend_rule_id`+where+` ORDER BY m.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load service members: %w", err)
 	}
@@ -327,9 +455,13 @@ func loadServices(ctx context.Context, q querier, name string) ([]Service, error
 }
 
 func insertService(ctx context.Context, tx *sql.Tx, r *resolver, sv *Service, now int64) (int64, error) {
+	rules, err := json.Marshal(sv.Rules)
+	if err != nil {
+		return 0, fmt.Errorf("encode rules: %w", err)
+	}
 	var id int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO services (name, description, created_at, updated_at)
-		VALUES (?, ?, ?, ?) RETURNING id`, sv.Name, sv.Description, now, now).Scan(&id); err != nil {
+	if err := tx.QueryRowContext(ctx, `INSERT INTO services (name, description, rules, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?) RETURNING id`, sv.Name, sv.Description, string(rules), now, now).Scan(&id); err != nil {
 		return 0, err
 	}
 	r.set(kindService, sv.Name, id)
@@ -337,8 +469,12 @@ func insertService(ctx context.Context, tx *sql.Tx, r *resolver, sv *Service, no
 }
 
 func updateService(ctx context.Context, tx *sql.Tx, r *resolver, id int64, sv *Service, now int64) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE services SET name = ?, description = ?, updated_at = ? WHERE id = ?`,
-		sv.Name, sv.Description, now, id); err != nil {
+	rules, err := json.Marshal(sv.Rules)
+	if err != nil {
+		return fmt.Errorf("encode rules: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE services SET name = ?, description = ?, rules = ?, updated_at = ? WHERE id = ?`,
+		sv.Name, sv.Description, string(rules), now, id); err != nil {
 		return err
 	}
 	return writeServiceMembers(ctx, tx, r, id, sv)
@@ -352,19 +488,20 @@ func writeServiceMembers(ctx context.Context, tx *sql.Tx, r *resolver, id int64,
 		return fmt.Errorf("clear redundancy groups: %w", err)
 	}
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO service_members
-		(service_id, redundancy_group_id, host_id, check_id, plugin_id, member_service_id) VALUES (?, ?, ?, ?, ?, ?)`)
+		(service_id, redundancy_group_id, host_id, check_id, plugin_id, member_service_id, trend_rule_id) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("write service members: %w", err)
 	}
 	defer stmt.Close()
 	writeMembers := func(rg sql.NullInt64, ms []Member) error {
 		for _, m := range ms {
-			var host, check, plugin, svc sql.NullInt64
+			var host, check, plugin, svc, trend sql.NullInt64
 			for _, x := range []struct {
 				dst  *sql.NullInt64
 				k    kind
 				name string
-			}{{&host, kindHost, m.Host}, {&check, kindCheck, m.Check}, {&plugin, kindPlugin, m.Plugin}, {&svc, kindService, m.Service}} {
+			}{{&host, kindHost, m.Host}, {&check, kindCheck, m.Check}, {&plugin, kindPlugin, m.Plugin},
+				{&svc, kindService, m.Service}, {&trend, kindTrendRule, m.Trend}} {
 				if x.name == "" {
 					continue
 				}
@@ -374,7 +511,7 @@ func writeServiceMembers(ctx context.Context, tx *sql.Tx, r *resolver, id int64,
 				}
 				*x.dst = sql.NullInt64{Int64: v, Valid: true}
 			}
-			if _, err := stmt.ExecContext(ctx, id, rg, host, check, plugin, svc); err != nil {
+			if _, err := stmt.ExecContext(ctx, id, rg, host, check, plugin, svc, trend); err != nil {
 				return fmt.Errorf("write service member %s: %w", m, err)
 			}
 		}
