@@ -39,9 +39,9 @@ const (
 	kindPlugin    kind = "plugin"
 	kindGroup     kind = "group"
 	kindCheck     kind = "check"
+	kindTrendRule kind = "trend_rule" // services may have trend rules as members
 	kindService   kind = "service"
 	kindAlertRule kind = "alert_rule"
-	kindTrendRule kind = "trend_rule"
 	// kindAlertModule is not part of configuration documents (its
 	// settings hold secrets); alert rules name modules without a foreign
 	// key.
