@@ -9,7 +9,10 @@
 // member and recomputes only the services that depend on it, directly or
 // through nesting, in dependency order, returning each service whose state
 // changed with a reason in words. Impact answers "which services does this
-// host affect?".
+// host affect?". At start, Load the current member states, Restore the
+// service states kept from before and Recompute once; on a configuration
+// change, build a new Model and Adopt the old one, so neither raises
+// changes that did not happen.
 //
 // How a member counts:
 //
