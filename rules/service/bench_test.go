@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/prophasis/prophasis/rules/classify"
+	"github.com/prophasis/prophasis/store"
 )
 
 // BenchmarkMemberChange is the goal: 1,000 services × 20 members
@@ -49,4 +50,30 @@ func BenchmarkNew(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkMemberChangeFanOut is the worst case of the same configuration:
+// one host (a core router) is a dependency of every tenth service, so each
+// iteration flips it between ok and critical and recomputes those 100
+// services and the services nesting them, every one changing state and
+// getting a reason.
+func BenchmarkMemberChangeFanOut(b *testing.B) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	services := randomServices(rng, 1000, 20, 10)
+	for i := 0; i < len(services); i += 10 {
+		services[i].Dependencies = append(services[i].Dependencies, store.Member{Host: "core"})
+	}
+	md := mustNew(b, services...)
+	for _, k := range memberKeys(md) {
+		md.Set(k, classify.OK, Flags{})
+	}
+	changes := 0
+	for i := 0; b.Loop(); i++ {
+		s := classify.Critical
+		if i%2 == 1 {
+			s = classify.OK
+		}
+		changes += len(md.Set(HostKey("core"), s, Flags{}))
+	}
+	b.ReportMetric(float64(changes)/float64(b.N), "service-changes/op")
 }
