@@ -40,6 +40,9 @@ const (
 	minHold     = time.Minute
 	maxHold     = 30 * 24 * time.Hour
 	maxAMURLs   = 16
+	// endSkew is how far before the notification's time an ended alert's
+	// endsAt is put (see alerts).
+	endSkew = time.Minute
 )
 
 // Validate checks the settings.
@@ -138,17 +141,22 @@ func (am *Alertmanager) alerts(a Alert) []amAlert {
 		annotations["acknowledgement"] = a.Ack.Comment
 	}
 	mk := func(severity string, ends time.Time) amAlert {
+		// Alertmanager refuses an alert that ends before it starts.
 		return amAlert{
 			Labels: amLabels(a, severity), Annotations: annotations,
-			StartsAt: a.Since.UTC(), EndsAt: ends.UTC(), GeneratorURL: a.URL,
+			StartsAt: minTime(a.Since, ends).UTC(), EndsAt: ends.UTC(), GeneratorURL: a.URL,
 		}
 	}
+	// An end Alertmanager's clock still sees in the future does not end
+	// a firing alert (it keeps the later endsAt, Hold ahead): ending
+	// endSkew early makes recovery robust to clocks a little apart.
+	ended := a.Time.Add(-endSkew)
 	if a.Status == StatusResolved {
-		return []amAlert{mk(a.From, a.Time)}
+		return []amAlert{mk(a.From, ended)}
 	}
 	out := []amAlert{mk(a.State, a.Time.Add(am.hold))}
 	if a.From != "" && a.From != "ok" && a.From != a.State {
-		out = append(out, mk(a.From, a.Time))
+		out = append(out, mk(a.From, ended))
 	}
 	return out
 }
