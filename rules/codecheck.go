@@ -3,6 +3,7 @@ package rules
 import (
 	"time"
 
+	"github.com/prophasis/prophasis/rules/alert"
 	"github.com/prophasis/prophasis/rules/classify"
 	"github.com/prophasis/prophasis/rules/trend"
 	"github.com/prophasis/prophasis/store"
@@ -35,3 +36,6 @@ func toTrendRule(r store.TrendRule) trend.Rule {
 	}
 	return trend.Rule{Name: r.Name, Selector: r.Selector, Window: time.Duration(r.Window), Interval: interval, Expr: r.Expr}
 }
+
+// CheckAlertCondition implements store.CodeChecker.
+func (CodeChecker) CheckAlertCondition(src string) error { return alert.CheckCondition(src) }

@@ -106,6 +106,10 @@ type Engine struct {
 	shards []*shard
 	rec    *recorder
 	trends *trends
+	rollup *rollup
+	// pendingEvents are the service changes found at start, published
+	// once Run starts.
+	pendingEvents []store.Event
 
 	mu   sync.Mutex
 	subs []func([]store.Event)
@@ -128,6 +132,7 @@ func New(st store.Store, db Storage, logger *slog.Logger, opts Options) *Engine 
 	}
 	e.rec = newRecorder(st, e.logger)
 	e.trends = newTrends(e)
+	e.rollup = newRollup(e)
 	e.shards = make([]*shard, opts.Shards)
 	for i := range e.shards {
 		e.shards[i] = newShard(e, opts.Queue)
@@ -143,6 +148,14 @@ func (e *Engine) Subscribe(fn func([]store.Event)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.subs = append(e.subs, fn)
+}
+
+// emit records what a batch changed: its events to the subscribers and the
+// store, then the changes of the services they affect.
+func (e *Engine) emit(evs []store.Event, sts []store.CurrentState) {
+	e.publish(evs)
+	e.rec.record(evs, sts)
+	e.rollup.apply(context.Background(), evs)
 }
 
 func (e *Engine) publish(evs []store.Event) {
@@ -227,7 +240,21 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	trendCtx, trendCancel := context.WithCancel(context.Background())
 	wg.Go(func() { e.trends.run(trendCtx) })
+	wg.Go(func() {
+		tick := time.NewTicker(serviceEvery)
+		defer tick.Stop()
+		for {
+			e.rollup.write(trendCtx, e.db, e.opts.Now().UnixMilli())
+			select {
+			case <-trendCtx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	})
 	close(e.started)
+	e.publish(e.pendingEvents)
+	e.pendingEvents = nil
 	for {
 		changed := *e.changed.Load()
 		select {
@@ -309,8 +336,29 @@ func (e *Engine) reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load trend rules: %w", err)
 	}
+	services, err := e.st.Services(ctx)
+	if err != nil {
+		return fmt.Errorf("load services: %w", err)
+	}
+	svcEvents, err := e.rollup.load(services, e.opts.Now().UnixMilli())
+	if err != nil {
+		// The store refuses what the model refuses; say so and keep the
+		// services as they were.
+		e.logger.Warn("services not reloaded", "err", err)
+	}
 	e.cfg.Store(cfg)
 	e.trends.load(trendRules, e.opts.Now())
+	select {
+	case <-e.started:
+		// Before the start, restore recomputes the services from the
+		// restored states instead.
+		if len(svcEvents) > 0 {
+			e.rollup.writeChanges(ctx, e.db, svcEvents)
+			e.publish(svcEvents)
+			e.rec.record(svcEvents, currentServiceStates(svcEvents))
+		}
+	default:
+	}
 	e.changed.Store(&changed)
 	return nil
 }
@@ -339,6 +387,8 @@ func subjectKey(s store.Subject) string {
 		return "host\x00" + s.Host
 	case "check":
 		return "check\x00" + s.Host + "\x00" + s.Plugin + "\x00" + s.Check
+	case "service":
+		return "service\x00" + s.Service
 	}
 	return fmt.Sprintf("%s\x00%s\x00%v", s.Kind, s.Rule, s.Labels)
 }

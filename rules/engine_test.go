@@ -527,3 +527,84 @@ func TestFlappingCheckIsOneEvent(t *testing.T) {
 		t.Errorf("status %+v, want flapping", st[0])
 	}
 }
+
+// TestServicesFollowTheirMembers: the issue's website — a dependency on the
+// router and a redundancy group of three web servers, k = 1 — goes
+// degraded when one web server is down, failed when the router is, and
+// the changes are events and series; a restart keeps it quiet.
+func TestServicesFollowTheirMembers(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "ping", Kind: "exec", Entrypoint: "ping", Classifier: `if values[1] > 0 then return "critical" end return "ok"`})
+	hosts := []store.Host{{Name: "router"}, {Name: "web1"}, {Name: "web2"}, {Name: "web3"}}
+	mustApply(t, e.st, store.Document{
+		Hosts:     hosts,
+		Schedules: []store.Schedule{{Name: "1m", Intervals: []store.Interval{{Period: store.Duration(time.Minute)}}}},
+		Checks:    []store.Check{{Name: "up", Plugins: []string{"ping"}, Hosts: []string{"router", "web1", "web2", "web3"}, Schedule: "1m"}},
+	})
+	e.sync(t)
+	all := func(minute int, down ...string) {
+		var rs []wire.Result
+		for _, h := range hosts {
+			rs = append(rs, result(h.Name, "ping", "up", minute, map[bool]float64{true: 1}[slices.Contains(down, h.Name)]))
+		}
+		e.push(t, rs...)
+	}
+	serviceEvents := func() []string {
+		var out []string
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, ev := range e.events {
+			if ev.Subject.Kind == "service" {
+				out = append(out, fmt.Sprintf("%d>%d %s", ev.From, ev.To, ev.Reason))
+			}
+		}
+		e.events = nil
+		return out
+	}
+	all(0)
+	// The service is created once its members report: it starts ok,
+	// without an event.
+	if _, err := e.st.CreateService(context.Background(), store.Service{Name: "website",
+		Dependencies: []store.Member{{Host: "router"}},
+		RedundancyGroups: []store.RedundancyGroup{{Name: "web", K: 1,
+			Members: []store.Member{{Host: "web1"}, {Host: "web2"}, {Host: "web3"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.sync(t)
+	all(1, "web1")
+	all(2, "web1", "router")
+	all(3)
+	// Recovery is judged host by host: if the router's recovery comes
+	// first, the website is degraded (web1 still down) for a moment.
+	want := []string{
+		"0>1 degraded: redundancy group web has 2 of 3 up (needs 1); web1 is critical",
+		"1>2 failed: dependency host router is critical",
+		"2>0 ok: every member is up",
+	}
+	wantRouterFirst := []string{want[0], want[1],
+		"2>1 degraded: redundancy group web has 2 of 3 up (needs 1); web1 is critical",
+		"1>0 ok: every member is up",
+	}
+	if got := serviceEvents(); !slices.Equal(got, want) && !slices.Equal(got, wantRouterFirst) {
+		t.Errorf("service events\n got %q\nwant %q\n  or %q", got, want, wantRouterFirst)
+	}
+	if got := e.series(t, eq("__name__", rules.MetricServiceState), eq("service", "website")); !slices.Contains(got, 2) || got[len(got)-1] != 0 {
+		t.Errorf("prophasis_service_state = %v, want it to pass through failed (2) and end ok", got)
+	}
+	if st := e.e.ServiceStates(); len(st) != 1 || st[0].State != 0 {
+		t.Errorf("ServiceStates() = %+v", st)
+	}
+	if got := e.e.Impact("web2"); !slices.Equal(got, []string{"website"}) {
+		t.Errorf("Impact(web2) = %v", got)
+	}
+
+	all(4, "web2")
+	e.restart(t)
+	all(5, "web2")
+	if got := serviceEvents(); len(got) != 0 {
+		t.Errorf("service events after a restart with nothing new: %q", got)
+	}
+	if st := e.e.ServiceStates(); len(st) != 1 || st[0].State != 1 {
+		t.Errorf("after restart: %+v, want degraded", st)
+	}
+}

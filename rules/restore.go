@@ -57,6 +57,13 @@ func (e *Engine) restore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// What changed for the services while the server was down (or in the
+	// configuration): their events are recorded once the engine runs.
+	if evs := e.rollup.restore(saved, e.opts.Now().UnixMilli()); len(evs) > 0 {
+		e.rollup.writeChanges(ctx, e.db, evs)
+		e.rec.record(evs, currentServiceStates(evs))
+		e.pendingEvents = evs
+	}
 	e.logger.Info("restored states and histories", "states", len(saved), "results", n, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }

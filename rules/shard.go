@@ -145,8 +145,7 @@ func (s *shard) process(w work) {
 	if len(w.results) > 0 {
 		latency.UpdateDuration(w.received)
 	}
-	s.e.publish(s.events)
-	s.e.rec.record(s.events, s.states)
+	s.e.emit(s.events, s.states)
 	s.events, s.states = nil, nil
 	if w.synced != nil {
 		close(w.synced)

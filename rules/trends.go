@@ -210,8 +210,7 @@ func (t *trends) evaluate(ctx context.Context, r *trendRule, now time.Time) {
 		}
 	}
 	t.mu.Unlock()
-	t.e.publish(events)
-	t.e.rec.record(events, states)
+	t.e.emit(events, states)
 }
 
 func newTrendSeries(rule string, l labels.Labels) *trendSeries {
