@@ -59,6 +59,8 @@ type Deps struct {
 	// StartTime is the server's start, reported by /status/runtimeinfo;
 	// zero means when Register was called.
 	StartTime time.Time
+	// Alerting serves /alerts and /rules; nil serves empty lists.
+	Alerting Alerting
 	// Logger receives the API's logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock that gives /query its default time; nil is time.Now.
@@ -94,6 +96,7 @@ type api struct {
 	start     time.Time
 	logger    *slog.Logger
 	now       func() time.Time
+	alerting  Alerting
 	// spare are the cores range queries may borrow (split.go).
 	spare spareCores
 }
@@ -117,6 +120,7 @@ func Register(g *gin.RouterGroup, d Deps) {
 		start:     d.StartTime,
 		logger:    d.Logger,
 		now:       d.Now,
+		alerting:  d.Alerting,
 		spare:     defaultSpareCores,
 	}
 	if a.metadata == nil {
@@ -163,4 +167,6 @@ func Register(g *gin.RouterGroup, d Deps) {
 	g.GET("/status/flags", with(a.flags)...)
 	g.GET("/targets", with(a.targets)...)
 	g.GET("/alertmanagers", with(a.alertmanagers)...)
+	g.GET("/alerts", with(a.alerts)...)
+	g.GET("/rules", with(a.rules)...)
 }
