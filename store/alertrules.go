@@ -32,16 +32,117 @@ type AlertRule struct {
 	// Repeat re-sends the notification this often while the state lasts;
 	// zero sends it once.
 	Repeat Duration `json:"repeat" yaml:"repeat,omitempty"`
+	// Condition is an optional expr-lang expression over the change (see
+	// docs/alerting.md) that must also be true; at most
+	// MaxAlertConditionBytes, checked by the store's CodeChecker.
+	Condition string `json:"condition" yaml:"condition,omitempty"`
+	// Escalations notify more modules when the alert has fired for their
+	// After without being acknowledged; After increases step by step.
+	Escalations []Escalation `json:"escalations" yaml:"escalations,omitempty"`
+	// NoRecovery turns off the "resolved" notification (by default every
+	// module that heard of the alert hears of its recovery).
+	NoRecovery bool `json:"no_recovery" yaml:"no_recovery,omitempty"`
+	// Disabled keeps the rule without matching anything.
+	Disabled bool `json:"disabled" yaml:"disabled,omitempty"`
 }
 
-// Scope is what an alert rule watches. Lists are alternatives: a change
-// matches when its host is in Hosts or in one of Groups, or its check is in
-// Checks, or it is a service in Services.
+// Escalation is one step of an alert rule: after After firing
+// unacknowledged, also notify Modules.
+type Escalation struct {
+	After   Duration `json:"after" yaml:"after"`
+	Modules []string `json:"modules" yaml:"modules"`
+}
+
+// Limits of alert rules.
+const (
+	// MaxAlertConditionBytes bounds AlertRule.Condition.
+	MaxAlertConditionBytes = 4 << 10
+	// MaxEscalations bounds AlertRule.Escalations.
+	MaxEscalations = 16
+	// maxAlertDuration bounds delays, repeats and escalation times.
+	maxAlertDuration = 366 * 24 * time.Hour
+)
+
+// Scope is what an alert rule or a silence covers. Lists are alternatives:
+// a change matches when its host is in Hosts or in one of Groups, or its
+// check is in Checks, or its plugin in Plugins, or it is a service in
+// Services, or a series of a trend rule in TrendRules. Every name must
+// exist; renames follow and deleting what a scope names is refused.
 type Scope struct {
-	Hosts    []string `json:"hosts" yaml:"hosts,omitempty"`
-	Groups   []string `json:"groups" yaml:"groups,omitempty"`
-	Checks   []string `json:"checks" yaml:"checks,omitempty"`
-	Services []string `json:"services" yaml:"services,omitempty"`
+	Hosts      []string `json:"hosts" yaml:"hosts,omitempty"`
+	Groups     []string `json:"groups" yaml:"groups,omitempty"`
+	Checks     []string `json:"checks" yaml:"checks,omitempty"`
+	Services   []string `json:"services" yaml:"services,omitempty"`
+	Plugins    []string `json:"plugins" yaml:"plugins,omitempty"`
+	TrendRules []string `json:"trend_rules" yaml:"trend_rules,omitempty"`
+}
+
+// Empty reports whether s covers everything.
+func (s Scope) Empty() bool {
+	return len(s.Hosts)+len(s.Groups)+len(s.Checks)+len(s.Services)+len(s.Plugins)+len(s.TrendRules) == 0
+}
+
+func (s *Scope) normalize() {
+	s.Hosts = sortNames(s.Hosts)
+	s.Groups = sortNames(s.Groups)
+	s.Checks = sortNames(s.Checks)
+	s.Services = sortNames(s.Services)
+	s.Plugins = sortNames(s.Plugins)
+	s.TrendRules = sortNames(s.TrendRules)
+}
+
+// lists are the scope's lists with their field names and kinds.
+func (s *Scope) lists() []scopeList {
+	return []scopeList{{"scope.hosts", kindHost, &s.Hosts}, {"scope.groups", kindGroup, &s.Groups},
+		{"scope.checks", kindCheck, &s.Checks}, {"scope.services", kindService, &s.Services},
+		{"scope.plugins", kindPlugin, &s.Plugins}, {"scope.trend_rules", kindTrendRule, &s.TrendRules}}
+}
+
+type scopeList struct {
+	field string
+	kind  kind
+	names *[]string
+}
+
+func (s *Scope) validate(what string) error {
+	for _, l := range s.lists() {
+		if err := validNameList(what, l.field, *l.names); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Scope) refs() []ref {
+	var out []ref
+	for _, l := range s.lists() {
+		out = append(out, refsOf(l.kind, *l.names)...)
+	}
+	return out
+}
+
+// diffScopes records how scope b differs from a.
+func diffScopes(f *fieldDiffs, a, b *Scope) {
+	bl := b.lists()
+	for i, l := range a.lists() {
+		f.list(l.field, *l.names, *bl[i].names)
+	}
+}
+
+// rename replaces old by newName in the list of old's kind and reports
+// whether it did.
+func (s *Scope) rename(old ref, newName string) bool {
+	for _, l := range s.lists() {
+		if l.kind != old.kind {
+			continue
+		}
+		if j := slices.Index(*l.names, old.name); j >= 0 {
+			(*l.names)[j] = newName
+			slices.Sort(*l.names)
+			return true
+		}
+	}
+	return false
 }
 
 // States are the states alert rules may name, mildest first: the check and
@@ -66,12 +167,21 @@ type AlertRuleStore interface {
 // alertSpec is the JSON of the spec column: the parts of a rule the alerting
 // work will grow.
 type alertSpec struct {
-	From    []string `json:"from"`
-	To      []string `json:"to"`
-	Scope   Scope    `json:"scope"`
+	From        []string         `json:"from"`
+	To          []string         `json:"to"`
+	Scope       Scope            `json:"scope"`
+	Modules     []string         `json:"modules"`
+	DelayMS     int64            `json:"delay_ms"`
+	RepeatM     int64            `json:"repeat_ms"`
+	Condition   string           `json:"condition,omitempty"`
+	Escalations []escalationSpec `json:"escalations,omitempty"`
+	NoRecovery  bool             `json:"no_recovery,omitempty"`
+	Disabled    bool             `json:"disabled,omitempty"`
+}
+
+type escalationSpec struct {
+	AfterMS int64    `json:"after_ms"`
 	Modules []string `json:"modules"`
-	DelayMS int64    `json:"delay_ms"`
-	RepeatM int64    `json:"repeat_ms"`
 }
 
 func sortStates(states []string) []string {
@@ -101,10 +211,13 @@ func (a *AlertRule) normalize() {
 	a.From = sortStates(a.From)
 	a.To = sortStates(a.To)
 	a.Modules = sortNames(a.Modules)
-	a.Scope.Hosts = sortNames(a.Scope.Hosts)
-	a.Scope.Groups = sortNames(a.Scope.Groups)
-	a.Scope.Checks = sortNames(a.Scope.Checks)
-	a.Scope.Services = sortNames(a.Scope.Services)
+	a.Scope.normalize()
+	if a.Escalations == nil {
+		a.Escalations = []Escalation{}
+	}
+	for i := range a.Escalations {
+		a.Escalations[i].Modules = sortNames(a.Escalations[i].Modules)
+	}
 }
 
 func (a *AlertRule) validate() error {
@@ -131,29 +244,74 @@ func (a *AlertRule) validate() error {
 	if len(a.Modules) == 0 {
 		return invalidf("%s: needs at least one module to notify through", what)
 	}
-	for _, l := range []struct {
-		field string
-		names []string
-	}{{"modules", a.Modules}, {"scope.hosts", a.Scope.Hosts}, {"scope.groups", a.Scope.Groups},
-		{"scope.checks", a.Scope.Checks}, {"scope.services", a.Scope.Services}} {
-		if err := validNameList(what, l.field, l.names); err != nil {
-			return err
-		}
+	if err := validNameList(what, "modules", a.Modules); err != nil {
+		return err
 	}
-	if a.Delay < 0 || a.Delay.Std() > 366*24*time.Hour {
+	if err := a.Scope.validate(what); err != nil {
+		return err
+	}
+	if a.Delay < 0 || a.Delay.Std() > maxAlertDuration {
 		return invalidf("%s: delay %s must be between 0s and 366d", what, a.Delay)
 	}
-	if a.Repeat != 0 && (a.Repeat.Std() < time.Minute || a.Repeat.Std() > 366*24*time.Hour) {
+	if a.Repeat != 0 && (a.Repeat.Std() < time.Minute || a.Repeat.Std() > maxAlertDuration) {
 		return invalidf("%s: repeat %s must be 0s (never) or between 1m and 366d", what, a.Repeat)
+	}
+	if err := validText(what, "condition", a.Condition, MaxAlertConditionBytes); err != nil {
+		return err
+	}
+	if len(a.Escalations) > MaxEscalations {
+		return invalidf("%s: escalations has %d steps; the limit is %d", what, len(a.Escalations), MaxEscalations)
+	}
+	for i, e := range a.Escalations {
+		field := fmt.Sprintf("escalations[%d]", i)
+		if e.After <= 0 || e.After.Std() > maxAlertDuration {
+			return invalidf("%s: %s.after %s must be more than 0s and at most 366d", what, field, e.After)
+		}
+		if i > 0 && e.After <= a.Escalations[i-1].After {
+			return invalidf("%s: %s.after %s must be later than the step before (%s): list steps in order", what, field, e.After, a.Escalations[i-1].After)
+		}
+		if len(e.Modules) == 0 {
+			return invalidf("%s: %s needs at least one module to notify through", what, field)
+		}
+		if err := validNameList(what, field+".modules", e.Modules); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
+// moduleNames lists every module the rule notifies, its own and its
+// escalations', once each, sorted.
+func (a *AlertRule) moduleNames() []string {
+	out := slices.Clone(a.Modules)
+	for _, e := range a.Escalations {
+		out = append(out, e.Modules...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 func (a *AlertRule) refs() []ref {
-	out := refsOf(kindHost, a.Scope.Hosts)
-	out = append(out, refsOf(kindGroup, a.Scope.Groups)...)
-	out = append(out, refsOf(kindCheck, a.Scope.Checks)...)
-	return append(out, refsOf(kindService, a.Scope.Services)...)
+	return append(a.Scope.refs(), refsOf(kindAlertModule, a.moduleNames())...)
+}
+
+// checkAlertRuleCode runs the code checker over the rule's condition.
+func checkAlertRuleCode(c CodeChecker, a *AlertRule) error {
+	if a.Condition == "" {
+		return nil
+	}
+	if err := c.CheckAlertCondition(a.Condition); err != nil {
+		return &codeError{what: fmt.Sprintf("alert rule %q: condition", a.Name), err: err}
+	}
+	return nil
+}
+
+func showEscalations(es []Escalation) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.After.String() + " " + showList(e.Modules)
+	}
+	return out
 }
 
 func diffAlertRule(a, b *AlertRule) []string {
@@ -161,13 +319,14 @@ func diffAlertRule(a, b *AlertRule) []string {
 	f.str("description", a.Description, b.Description)
 	f.list("from", a.From, b.From)
 	f.list("to", a.To, b.To)
-	f.list("scope.hosts", a.Scope.Hosts, b.Scope.Hosts)
-	f.list("scope.groups", a.Scope.Groups, b.Scope.Groups)
-	f.list("scope.checks", a.Scope.Checks, b.Scope.Checks)
-	f.list("scope.services", a.Scope.Services, b.Scope.Services)
+	diffScopes(&f, &a.Scope, &b.Scope)
 	f.list("modules", a.Modules, b.Modules)
 	f.duration("delay", a.Delay, b.Delay)
 	f.duration("repeat", a.Repeat, b.Repeat)
+	f.str("condition", a.Condition, b.Condition)
+	f.list("escalations", showEscalations(a.Escalations), showEscalations(b.Escalations))
+	f.bool("no_recovery", a.NoRecovery, b.NoRecovery)
+	f.bool("disabled", a.Disabled, b.Disabled)
 	return f
 }
 
@@ -177,13 +336,19 @@ var alertRuleOps = ops[AlertRule]{
 	insert: insertAlertRule,
 	update: updateAlertRule,
 	diff:   diffAlertRule,
+	code:   checkAlertRuleCode,
 }
 
 func (a *AlertRule) spec() (string, error) {
-	b, err := json.Marshal(alertSpec{
+	sp := alertSpec{
 		From: a.From, To: a.To, Scope: a.Scope, Modules: a.Modules,
 		DelayMS: a.Delay.Std().Milliseconds(), RepeatM: a.Repeat.Std().Milliseconds(),
-	})
+		Condition: a.Condition, NoRecovery: a.NoRecovery, Disabled: a.Disabled,
+	}
+	for _, e := range a.Escalations {
+		sp.Escalations = append(sp.Escalations, escalationSpec{AfterMS: e.After.Std().Milliseconds(), Modules: e.Modules})
+	}
+	b, err := json.Marshal(sp)
 	return string(b), err
 }
 
@@ -205,6 +370,10 @@ func loadAlertRules(ctx context.Context, q querier, name string) ([]AlertRule, e
 		a.From, a.To, a.Scope, a.Modules = sp.From, sp.To, sp.Scope, sp.Modules
 		a.Delay = Duration(time.Duration(sp.DelayMS) * time.Millisecond)
 		a.Repeat = Duration(time.Duration(sp.RepeatM) * time.Millisecond)
+		a.Condition, a.NoRecovery, a.Disabled = sp.Condition, sp.NoRecovery, sp.Disabled
+		for _, e := range sp.Escalations {
+			a.Escalations = append(a.Escalations, Escalation{After: Duration(time.Duration(e.AfterMS) * time.Millisecond), Modules: e.Modules})
+		}
 		a.normalize()
 		out = append(out, a)
 		return nil
@@ -239,7 +408,7 @@ func updateAlertRule(ctx context.Context, tx *sql.Tx, _ *resolver, id int64, a *
 // renameInAlertRules follows a rename into alert rule scopes, which refer by
 // name (they live in the JSON spec, without foreign keys).
 func renameInAlertRules(ctx context.Context, tx *sql.Tx, old ref, newName string, now int64) error {
-	if old.kind != kindHost && old.kind != kindGroup && old.kind != kindCheck && old.kind != kindService {
+	if !scopeKinds[old.kind] {
 		return nil
 	}
 	rules, err := loadAlertRules(ctx, tx, "")
@@ -248,29 +417,18 @@ func renameInAlertRules(ctx context.Context, tx *sql.Tx, old ref, newName string
 	}
 	for i := range rules {
 		a := &rules[i]
-		var list *[]string
-		switch old.kind {
-		case kindHost:
-			list = &a.Scope.Hosts
-		case kindGroup:
-			list = &a.Scope.Groups
-		case kindCheck:
-			list = &a.Scope.Checks
-		case kindService:
-			list = &a.Scope.Services
-		}
-		j := slices.Index(*list, old.name)
-		if j < 0 {
+		if !a.Scope.rename(old, newName) {
 			continue
 		}
-		(*list)[j] = newName
-		a.normalize()
 		if err := updateAlertRule(ctx, tx, nil, a.ID, a, now); err != nil {
 			return fmt.Errorf("rename %s in alert rule %q: %w", old, a.Name, err)
 		}
 	}
 	return nil
 }
+
+// scopeKinds are the kinds a Scope names.
+var scopeKinds = map[kind]bool{kindHost: true, kindGroup: true, kindCheck: true, kindService: true, kindPlugin: true, kindTrendRule: true}
 
 // AlertRules implements AlertRuleStore.
 func (s *sqliteStore) AlertRules(ctx context.Context) ([]AlertRule, error) {

@@ -15,11 +15,13 @@ type ConfigStore interface {
 	Export(ctx context.Context) (Document, error)
 	// Apply makes the store match doc, in one transaction: it creates what
 	// is new, updates what changed and deletes hosts, groups, schedules,
-	// checks, services, alert rules and trend rules that doc does not list. It validates
+	// checks, services, alert rules, trend rules and silences that doc
+	// does not list. It validates
 	// everything first (fields, unknown references, cycles) and on any
 	// error changes nothing. With dryRun it computes the diff and rolls
-	// back. Classifiers and trend rules it writes go through the store's
-	// CodeChecker. Apply sorts the lists inside doc in place.
+	// back. Classifiers, trend rules and alert conditions it writes go through the store's
+	// CodeChecker; the plugins and alert modules doc names must exist.
+	// Apply sorts the lists inside doc in place.
 	Apply(ctx context.Context, doc Document, dryRun bool) (Diff, error)
 }
 
@@ -41,6 +43,7 @@ func (s *sqliteStore) Export(ctx context.Context) (Document, error) {
 	clearMeta(doc.Services)
 	clearMeta(doc.AlertRules)
 	clearMeta(doc.TrendRules)
+	clearMeta(doc.Silences)
 	return doc, nil
 }
 
@@ -75,6 +78,9 @@ func exportFrom(ctx context.Context, q querier) (Document, error) {
 	if doc.TrendRules, err = loadTrendRules(ctx, q, ""); err != nil {
 		return doc, err
 	}
+	if doc.Silences, err = loadSilences(ctx, q, ""); err != nil {
+		return doc, err
+	}
 	return doc, nil
 }
 
@@ -83,9 +89,10 @@ func exportFrom(ctx context.Context, q querier) (Document, error) {
 // Inside the transaction it works in dependency order, so every reference
 // resolves at the moment it is written: hosts and schedules, then groups
 // (members before the groups containing them), checks, trend rules
-// (services may have them as members), services (members first again) and
-// alert rules are created or updated; then what the document no longer lists
-// is deleted in the reverse order (alert rules first, hosts last; containing
+// (services may have them as members), services (members first again),
+// alert rules and silences are created or updated; then what the document
+// no longer lists is deleted in the reverse order (silences and alert rules
+// first, hosts last; containing
 // groups and services before their members).
 // Since every kept entity has by then been updated to the document's
 // references, nothing deleted is still referred to.
@@ -100,16 +107,21 @@ func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Dif
 			return err
 		}
 		r := newResolver(tx)
-		if err := r.preload(ctx, kindHost, kindSchedule, kindPlugin, kindGroup, kindCheck, kindService, kindAlertRule, kindTrendRule); err != nil {
+		if err := r.preload(ctx, kindHost, kindSchedule, kindPlugin, kindGroup, kindCheck, kindService, kindAlertRule, kindTrendRule,
+			kindSilence, kindAlertModule); err != nil {
 			return err
 		}
 		var errs errorList
-		reported := map[[2]string]bool{}
-		for _, pr := range doc.pluginRefs() {
-			key := [2]string{pr.who, pr.plugin}
-			if _, ok := r.ids[kindPlugin][pr.plugin]; !ok && !reported[key] {
-				reported[key] = true
-				errs.add(invalidf("%s: unknown plugin %q (plugins must exist on the server before a check or service uses them)", pr.who, pr.plugin))
+		reported := map[serverRef]bool{}
+		for _, sr := range doc.serverRefs() {
+			if _, ok := r.ids[sr.to.kind][sr.to.name]; ok || reported[sr] {
+				continue
+			}
+			reported[sr] = true
+			if sr.to.kind == kindPlugin {
+				errs.add(invalidf("%s: unknown plugin %q (plugins must exist on the server before anything uses them)", sr.who, sr.to.name))
+			} else {
+				errs.add(invalidf("%s: unknown alert module %q (alert modules are not part of the document: create them on the server first)", sr.who, sr.to.name))
 			}
 		}
 		if err := errs.err(); err != nil {
@@ -149,11 +161,16 @@ func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Dif
 		if err != nil {
 			return err
 		}
+		goneSilences, err := upsertKind(ctx, tx, r, s.checker, silenceOps, cur.Silences, doc.Silences, now, &diff)
+		if err != nil {
+			return err
+		}
 
 		// Deletes: containers before members within a kind.
 		goneServices = orderByNames(goneServices, reversed(serviceGraph(cur.Services).topoOrder()))
 		goneGroups = orderByNames(goneGroups, reversed(groupGraph(cur.Groups).topoOrder()))
 		for _, del := range []func() error{
+			func() error { return deleteAll(ctx, tx, kindSilence, goneSilences, &diff) },
 			func() error { return deleteAll(ctx, tx, kindAlertRule, goneRules, &diff) },
 			func() error { return deleteAll(ctx, tx, kindService, goneServices, &diff) },
 			func() error { return deleteAll(ctx, tx, kindTrendRule, goneTrends, &diff) },

@@ -11,6 +11,9 @@ import (
 // examplePlugins are the plugins testdata/example.yaml refers to.
 var examplePlugins = []string{"load", "memory", "disk", "http"}
 
+// exampleModules are the alert modules testdata/example.yaml refers to.
+var exampleModules = []string{"email", "slack"}
+
 func loadExample(t testing.TB) Document {
 	t.Helper()
 	b, err := os.ReadFile("testdata/example.yaml")
@@ -30,6 +33,7 @@ func newExampleStore(t testing.TB) *sqliteStore {
 	for _, p := range examplePlugins {
 		must[Plugin](t)(st.CreatePlugin(context.Background(), Plugin{Name: p}))
 	}
+	seedModules(t, st, exampleModules...)
 	return st
 }
 

@@ -31,6 +31,14 @@ func (c *badCodeChecker) CheckTrendRule(r TrendRule) error {
 	return nil
 }
 
+func (c *badCodeChecker) CheckAlertCondition(src string) error {
+	c.calls = append(c.calls, "condition")
+	if strings.Contains(src, "BAD") {
+		return errBadCode
+	}
+	return nil
+}
+
 // newCheckerStore opens a store with a badCodeChecker, a schedule, a host
 // and the plugins load and disk.
 func newCheckerStore(t *testing.T) (*sqliteStore, *badCodeChecker) {

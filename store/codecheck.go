@@ -2,9 +2,10 @@ package store
 
 import "strconv"
 
-// CodeChecker validates the code users store: Lua classifiers and trend
-// rules. The store cannot compile them itself (the compilers live in
-// packages rules/classify and rules/trend, which import the store), so the
+// CodeChecker validates the code users store: Lua classifiers, trend
+// rules and alert rule conditions. The store cannot compile them itself
+// (the compilers live in packages rules/classify, rules/trend and
+// rules/alert, which import the store), so the
 // server hands one in with WithCodeChecker. Its methods must be safe for
 // concurrent use and must not call the store; they run inside the write
 // path, before anything is written, and should return quickly.
@@ -16,6 +17,9 @@ type CodeChecker interface {
 	// CheckTrendRule compiles a trend rule's selector and expression and
 	// returns why it is unusable, or nil.
 	CheckTrendRule(r TrendRule) error
+	// CheckAlertCondition compiles an alert rule's condition (expr-lang)
+	// and returns why it is unusable, or nil.
+	CheckAlertCondition(src string) error
 }
 
 // Option configures Open and OpenSQLite.

@@ -146,6 +146,12 @@ func (f *fieldDiffs) duration(field string, a, b Duration) {
 	}
 }
 
+func (f *fieldDiffs) bool(field string, a, b bool) {
+	if a != b {
+		*f = append(*f, field+" "+strconv.FormatBool(a)+" -> "+strconv.FormatBool(b))
+	}
+}
+
 func (f *fieldDiffs) int(field string, a, b int) {
 	if a != b {
 		*f = append(*f, field+" "+strconv.Itoa(a)+" -> "+strconv.Itoa(b))

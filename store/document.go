@@ -16,9 +16,10 @@ import (
 const DocumentVersion = 1
 
 // Document is the whole configuration users write as code: hosts, groups,
-// schedules, checks, services, alert rules and trend rules. Apply makes the store match
-// it exactly; Export writes the store as one. Plugins are referred to by name
-// and must already exist; users and API tokens are not part of it. See
+// schedules, checks, services, alert rules, trend rules and silences. Apply
+// makes the store match it exactly; Export writes the store as one. Plugins
+// and alert modules are referred to by name and must already exist; users
+// and API tokens are not part of it. See
 // docs/configuration.md for the format.
 type Document struct {
 	// Version is the format version; 0 (absent) means DocumentVersion.
@@ -30,6 +31,7 @@ type Document struct {
 	Services   []Service   `json:"services" yaml:"services,omitempty"`
 	AlertRules []AlertRule `json:"alert_rules" yaml:"alert_rules,omitempty"`
 	TrendRules []TrendRule `json:"trend_rules" yaml:"trend_rules,omitempty"`
+	Silences   []Silence   `json:"silences" yaml:"silences,omitempty"`
 }
 
 // MaxDocumentBytes bounds a configuration document; it holds thousands of
@@ -152,9 +154,14 @@ func flowScalarLists(n *yaml.Node) {
 	}
 }
 
+// serverKinds are the kinds a document refers to but does not hold: they
+// must exist on the server (Apply checks).
+var serverKinds = map[kind]bool{kindPlugin: true, kindAlertModule: true}
+
 // validate normalises every entity (sorting its lists in place) and checks
 // the document on its own: every entity valid, names unique per kind, every
-// reference (except to plugins, which live outside the document) naming an
+// reference (except to plugins and alert modules, which live outside the
+// document) naming an
 // entity of the document, no cycles. It reports all problems it finds, up to
 // maxReportedErrors.
 func (d *Document) validate() error {
@@ -170,6 +177,7 @@ func (d *Document) validate() error {
 	d.Services = emptyIfNil(d.Services)
 	d.AlertRules = emptyIfNil(d.AlertRules)
 	d.TrendRules = emptyIfNil(d.TrendRules)
+	d.Silences = emptyIfNil(d.Silences)
 	names := map[kind]map[string]bool{}
 	names[kindHost] = validateKind(&errs, kindHost, d.Hosts)
 	names[kindSchedule] = validateKind(&errs, kindSchedule, d.Schedules)
@@ -178,10 +186,11 @@ func (d *Document) validate() error {
 	names[kindService] = validateKind(&errs, kindService, d.Services)
 	validateKind(&errs, kindAlertRule, d.AlertRules)
 	names[kindTrendRule] = validateKind(&errs, kindTrendRule, d.TrendRules)
+	validateKind(&errs, kindSilence, d.Silences)
 
 	checkRefs := func(k kind, name string, refs []ref) {
 		for _, r := range refs {
-			if r.kind == kindPlugin || names[r.kind][r.name] {
+			if serverKinds[r.kind] || names[r.kind][r.name] {
 				continue
 			}
 			errs.add(fmt.Errorf("%s %q: %w", k, name, invalidf("unknown %s %q", r.kind, r.name)))
@@ -198,6 +207,9 @@ func (d *Document) validate() error {
 	}
 	for i := range d.AlertRules {
 		checkRefs(kindAlertRule, d.AlertRules[i].Name, d.AlertRules[i].refs())
+	}
+	for i := range d.Silences {
+		checkRefs(kindSilence, d.Silences[i].Name, d.Silences[i].refs())
 	}
 	if c := groupGraph(d.Groups).findCycle(); c != nil {
 		errs.add(cycleError("group nesting", c))
@@ -227,13 +239,21 @@ func validateKind[T any, P record[T]](errs *errorList, k kind, items []T) map[st
 	return seen
 }
 
-// pluginRefs lists the plugins the document refers to, with who refers.
-func (d *Document) pluginRefs() []struct{ who, plugin string } {
-	var out []struct{ who, plugin string }
+// serverRef is a reference from the document to a plugin or an alert
+// module, which must exist on the server.
+type serverRef struct {
+	who string
+	to  ref
+}
+
+// serverRefs lists the plugins and alert modules the document refers to,
+// with who refers.
+func (d *Document) serverRefs() []serverRef {
+	var out []serverRef
 	add := func(k kind, name string, refs []ref) {
 		for _, r := range refs {
-			if r.kind == kindPlugin {
-				out = append(out, struct{ who, plugin string }{fmt.Sprintf("%s %q", k, name), r.name})
+			if serverKinds[r.kind] {
+				out = append(out, serverRef{fmt.Sprintf("%s %q", k, name), r})
 			}
 		}
 	}
@@ -242,6 +262,12 @@ func (d *Document) pluginRefs() []struct{ who, plugin string } {
 	}
 	for i := range d.Services {
 		add(kindService, d.Services[i].Name, d.Services[i].refs())
+	}
+	for i := range d.AlertRules {
+		add(kindAlertRule, d.AlertRules[i].Name, d.AlertRules[i].refs())
+	}
+	for i := range d.Silences {
+		add(kindSilence, d.Silences[i].Name, d.Silences[i].refs())
 	}
 	return out
 }

@@ -42,14 +42,15 @@ const (
 	kindTrendRule kind = "trend_rule" // services may have trend rules as members
 	kindService   kind = "service"
 	kindAlertRule kind = "alert_rule"
+	kindSilence   kind = "silence"
 	// kindAlertModule is not part of configuration documents (its
-	// settings hold secrets); alert rules name modules without a foreign
-	// key.
+	// settings hold secrets): like plugins, the modules a document's
+	// alert rules name must exist on the server.
 	kindAlertModule kind = "alert_module"
 )
 
 // kindOrder is the order of kinds in a rendered diff.
-var kindOrder = []kind{kindHost, kindGroup, kindPlugin, kindSchedule, kindCheck, kindService, kindAlertRule, kindTrendRule}
+var kindOrder = []kind{kindHost, kindGroup, kindPlugin, kindSchedule, kindCheck, kindService, kindAlertRule, kindTrendRule, kindSilence}
 
 // tableOf is the table holding each kind's rows. The values are constants,
 // never user input, so concatenating them into SQL is safe.
@@ -63,6 +64,7 @@ var tableOf = map[kind]string{
 	kindAlertRule:   "alert_rules",
 	kindTrendRule:   "trend_rules",
 	kindAlertModule: "alert_modules",
+	kindSilence:     "silences",
 }
 
 // ref is a reference by name from one entity to another.
@@ -262,6 +264,9 @@ func updateOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]
 			if err := renameInAlertRules(ctx, tx, ref{o.kind, name}, newName, s.nowMillis()); err != nil {
 				return err
 			}
+			if err := renameInSilences(ctx, tx, ref{o.kind, name}, newName, s.nowMillis()); err != nil {
+				return err
+			}
 		}
 		out, err = loadOne(ctx, tx, o, newName)
 		return err
@@ -330,7 +335,9 @@ func referrers(ctx context.Context, q querier, target ref) ([]string, error) {
 			return target.kind == kindHost || target.kind == kindCheck || target.kind == kindPlugin || target.kind == kindService ||
 				target.kind == kindTrendRule
 		case kindAlertRule:
-			return target.kind == kindHost || target.kind == kindGroup || target.kind == kindCheck || target.kind == kindService
+			return scopeKinds[target.kind] || target.kind == kindAlertModule
+		case kindSilence:
+			return scopeKinds[target.kind]
 		}
 		return false
 	}
@@ -342,6 +349,7 @@ func referrers(ctx context.Context, q querier, target ref) ([]string, error) {
 		{kindCheck, func() error { return referrersOf(ctx, q, kindCheck, loadChecks, target, &out) }},
 		{kindService, func() error { return referrersOf(ctx, q, kindService, loadServices, target, &out) }},
 		{kindAlertRule, func() error { return referrersOf(ctx, q, kindAlertRule, loadAlertRules, target, &out) }},
+		{kindSilence, func() error { return referrersOf(ctx, q, kindSilence, loadSilences, target, &out) }},
 	} {
 		if can(kl.k) {
 			if err := kl.load(); err != nil {

@@ -142,10 +142,11 @@ func TestDeleteInUseRefused(t *testing.T) {
 // seed creates a small configuration through the single-entity methods:
 // hosts web1, web2, db1; groups web (web1, web2) and all (db1, web); plugins
 // load and disk; schedule minutely; check cpu; services db and shop; alert
-// rule page.
+// modules email, webhook and slack; alert rule page.
 func seed(t testing.TB, st Store) {
 	t.Helper()
 	ctx := context.Background()
+	seedModules(t, st, "email", "webhook", "slack")
 	for _, h := range []string{"web1", "web2", "db1"} {
 		must[Host](t)(st.CreateHost(ctx, Host{Name: h, Address: h + ".example.com"}))
 	}
@@ -168,4 +169,12 @@ func seed(t testing.TB, st Store) {
 		Name: "page", To: []string{"critical"}, Modules: []string{"email"},
 		Scope: Scope{Groups: []string{"web"}},
 	}))
+}
+
+// seedModules creates command alert modules with the given names.
+func seedModules(t testing.TB, st Store, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		must[AlertModule](t)(st.CreateAlertModule(context.Background(), AlertModule{Name: n, Kind: "command"}))
+	}
 }

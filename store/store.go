@@ -1,8 +1,8 @@
 // Package store is the relational store of everything users configure (hosts,
-// host groups, plugins, checks, schedules, services, alert rules, alert
-// modules, trend rules, users, API tokens), of the message log (the text of every result)
-// and of what the rules engine records: events, the system log and current
-// states.
+// host groups, plugins, checks, schedules, services, alert rules, silences,
+// alert modules, trend rules, users, API tokens), of the message log (the
+// text of every result) and of what the rules engine records: events, the
+// system log, current states, acknowledgements and the alert history.
 //
 // SQLite (modernc.org/sqlite, pure Go) is the default; the Store interface is the
 // only thing the rest of the server sees, so PostgreSQL can be added beside it.
@@ -98,7 +98,8 @@ type Store interface {
 
 	// ConfigChanged returns a channel closed at the next committed change of
 	// the configuration (entities, agents; not the message log, events, the
-	// system log or current states), so long
+	// system log, current states, acknowledgements or the alert history),
+	// so long
 	// polls (the agents' plans) wake at once. Take a new one after each.
 	ConfigChanged() <-chan struct{}
 
@@ -112,6 +113,7 @@ type Store interface {
 	CheckStore
 	ServiceStore
 	AlertRuleStore
+	SilenceStore
 	AlertModuleStore
 	TrendRuleStore
 	UserStore
@@ -121,4 +123,6 @@ type Store interface {
 	EventStore
 	SystemLogStore
 	StateStore
+	AckStore
+	AlertHistoryStore
 }

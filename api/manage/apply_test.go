@@ -20,10 +20,26 @@ func exampleYAML(t *testing.T) string {
 	return string(b)
 }
 
+// addPlugins creates plugins with the given names and the alert modules
+// email and slack, which the example's alert rules name.
 func addPlugins(t *testing.T, st store.Store, names ...string) {
 	t.Helper()
 	for _, n := range names {
 		if _, err := st.CreatePlugin(context.Background(), store.Plugin{Name: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addModules(t, st, "email", "slack")
+}
+
+// addModules creates command alert modules with the given names.
+func addModules(t *testing.T, st store.Store, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if _, err := st.AlertModule(context.Background(), n); err == nil {
+			continue
+		}
+		if _, err := st.CreateAlertModule(context.Background(), store.AlertModule{Name: n, Kind: "command"}); err != nil {
 			t.Fatal(err)
 		}
 	}

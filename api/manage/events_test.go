@@ -90,6 +90,13 @@ func (refuseBad) CheckTrendRule(r store.TrendRule) error {
 	return nil
 }
 
+func (refuseBad) CheckAlertCondition(src string) error {
+	if strings.Contains(src, "BAD") {
+		return errors.New("unknown name BAD (1:1)")
+	}
+	return nil
+}
+
 func TestCodeCheckerREST(t *testing.T) {
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "p.db"), nil, store.WithCodeChecker(refuseBad{}))

@@ -233,6 +233,7 @@ func TestHostsREST(t *testing.T) {
 
 func TestEveryResourceREST(t *testing.T) {
 	a := newTestAPI(t)
+	addModules(t, a.st, "email")
 	// In dependency order; each create refers only to earlier ones.
 	steps := []struct {
 		path, name string

@@ -37,6 +37,13 @@ func testServer(t *testing.T) (string, store.Store, string) {
 			t.Fatal(err)
 		}
 	}
+	// The example's alert rules name these modules, which are not part of
+	// a document.
+	for _, m := range []string{"email", "slack"} {
+		if _, err := st.CreateAlertModule(ctx, store.AlertModule{Name: m, Kind: "command"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r := gin.New()
 	manage.Register(r.Group("/manage/v1", auth.Middleware(st, auth.Options{})), manage.Deps{Store: st})
 	srv := httptest.NewServer(r)
