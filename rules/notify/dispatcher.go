@@ -5,7 +5,22 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/VictoriaMetrics/metrics"
 )
+
+// countAttempt counts an attempt's outcome per module: ok, retry (failed,
+// another try follows), failed (for good), dropped (queue full or closed).
+// Module names are store names (letters, digits, '_', '.', '-'), safe in a
+// label value.
+func countAttempt(module, result string) {
+	metrics.GetOrCreateCounter(`prophasis_notify_attempts_total{module="` + module + `",result="` + result + `"}`).Inc()
+}
+
+// notifyDuration is how long each try of each module takes.
+func notifyDuration(module string) *metrics.Histogram {
+	return metrics.GetOrCreateHistogram(`prophasis_notify_duration_seconds{module="` + module + `"}`)
+}
 
 // Attempt is the outcome of one try to send one alert through one module,
 // reported to Send's done for the alert history.
@@ -134,6 +149,7 @@ func (d *Dispatcher) Send(name string, n Notifier, a Alert, done func(Attempt)) 
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
+		countAttempt(name, "dropped")
 		done(Attempt{Module: name, AlertID: a.ID, Time: time.Now(), Err: ErrClosed, Final: true})
 		return
 	}
@@ -158,6 +174,7 @@ func (d *Dispatcher) Send(name string, n Notifier, a Alert, done func(Attempt)) 
 	d.mu.Unlock()
 	if dropped != nil {
 		d.logger.Warn("queue full, dropped the oldest alert", "module", name, "alert", dropped.a.ID)
+		countAttempt(name, "dropped")
 		dropped.done(Attempt{Module: name, AlertID: dropped.a.ID, Time: time.Now(), Err: ErrQueueFull, Final: true})
 	}
 }
@@ -191,6 +208,7 @@ func (d *Dispatcher) deliver(name string, j job) {
 	wait := d.opts.Backoff
 	for try := 1; ; try++ {
 		if d.ctx.Err() != nil {
+			countAttempt(name, "dropped")
 			j.done(Attempt{Module: name, AlertID: j.a.ID, Try: try - 1, Time: time.Now(), Err: ErrClosed, Final: true, Payload: payload})
 			return
 		}
@@ -199,7 +217,9 @@ func (d *Dispatcher) deliver(name string, j job) {
 		retry, err := j.n.Notify(ctx, j.a)
 		cancel()
 		at := Attempt{Module: name, AlertID: j.a.ID, Try: try, Time: start, Duration: time.Since(start), Payload: payload}
+		notifyDuration(name).Update(at.Duration.Seconds())
 		if err == nil {
+			countAttempt(name, "ok")
 			at.Final = true
 			j.done(at)
 			return
@@ -207,6 +227,11 @@ func (d *Dispatcher) deliver(name string, j job) {
 		at.Err = err.Error()
 		at.Retry = retry && try < d.opts.MaxAttempts && d.ctx.Err() == nil
 		at.Final = !at.Retry
+		if at.Retry {
+			countAttempt(name, "retry")
+		} else {
+			countAttempt(name, "failed")
+		}
 		d.logger.Warn("notification failed", "module", name, "alert", j.a.ID, "try", try, "retry", at.Retry, "err", at.Err)
 		j.done(at)
 		if !at.Retry {

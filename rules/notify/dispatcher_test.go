@@ -13,6 +13,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/VictoriaMetrics/metrics"
 )
 
 // handlerTransport serves requests in memory through a handler: inside a
@@ -250,4 +252,24 @@ func TestDispatcherDrainsOnClose(t *testing.T) {
 			t.Fatalf("Close after %s with %+v", took, l)
 		}
 	})
+}
+
+func TestDispatcherMetrics(t *testing.T) {
+	d := NewDispatcher(nil, DispatcherOptions{MaxAttempts: 2, Backoff: time.Millisecond})
+	var got attempts
+	d.Send("metrics-test", notifierFunc(func(context.Context, Alert) (bool, error) { return true, errors.New("503") }), testAlert(), got.done)
+	d.Send("metrics-test", notifierFunc(func(context.Context, Alert) (bool, error) { return false, nil }), testAlert(), got.done)
+	d.Close()
+	var buf bytes.Buffer
+	metrics.WritePrometheus(&buf, false)
+	for _, want := range []string{
+		`prophasis_notify_attempts_total{module="metrics-test",result="retry"} 1`,
+		`prophasis_notify_attempts_total{module="metrics-test",result="failed"} 1`,
+		`prophasis_notify_attempts_total{module="metrics-test",result="ok"} 1`,
+		`prophasis_notify_duration_seconds_count{module="metrics-test"} 3`,
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Fatalf("metrics lack %s", want)
+		}
+	}
 }

@@ -6,11 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/mail"
 	"net/smtp"
 	"net/textproto"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,8 +122,29 @@ func mailAddress(field, s string) (*mail.Address, error) {
 	return a, nil
 }
 
+// maxCAFileBytes bounds a CA file: a bundle of every public CA is ~200 KiB.
+const maxCAFileBytes = 1 << 20
+
+// loadCAFile reads a PEM bundle. Only a regular file of bounded size: the
+// path comes from a user, and /dev/zero or a FIFO must not hang the save.
 func loadCAFile(path string) (*x509.CertPool, error) {
-	b, err := os.ReadFile(path)
+	if !filepath.IsAbs(path) {
+		return nil, fmt.Errorf("ca_file %q must be an absolute path", path)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	// /proc and /sys files are "regular" of size 0 and may block.
+	if !st.Mode().IsRegular() || st.Size() == 0 || st.Size() > maxCAFileBytes {
+		return nil, fmt.Errorf("ca_file %s must be a regular file of 1 to %d bytes", path, maxCAFileBytes)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCAFileBytes))
 	if err != nil {
 		return nil, fmt.Errorf("ca_file: %w", err)
 	}
@@ -181,9 +204,14 @@ func NewEmail(c EmailConfig) (*Email, error) {
 	return e, nil
 }
 
-// Payload implements Payloader: the message as sent (headers and body; the
-// password is never part of it).
-func (e *Email) Payload(a Alert) ([]byte, error) { return e.message(a) }
+// Payload implements Payloader: the message as composed for a, without the
+// picture (which would make every entry of the alert history tens of
+// kilobytes); each try has its own Message-ID and MIME boundaries. The
+// password is never part of a message.
+func (e *Email) Payload(a Alert) ([]byte, error) {
+	a.Graph = nil
+	return e.message(a)
+}
 
 // Notify implements Notifier: one SMTP session per alert. 4xx replies and
 // network errors are worth retrying; 5xx replies (a refused recipient,

@@ -254,6 +254,14 @@ func TestEmailSTARTTLSAndAuth(t *testing.T) {
 		t.Fatal("the message contains the password")
 	}
 	checkMessage(t, m.data, a, true)
+
+	// The history's payload is the message without the picture.
+	p, err := e.Payload(a)
+	if err != nil || bytes.Contains(p, []byte("image/png")) || bytes.Contains(p, []byte("hunter2")) {
+		t.Fatalf("payload: %v\n%s", err, p)
+	}
+	checkMessage(t, p, Alert{ID: a.ID, Rule: a.Rule, Status: a.Status, State: a.State, From: a.From, Subject: a.Subject,
+		Since: a.Since, Time: a.Time, Reason: a.Reason, URL: a.URL}, false)
 }
 
 // messageParts parses a message as a mail client would: its decoded
