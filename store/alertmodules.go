@@ -329,16 +329,17 @@ func updateAlertModule(ctx context.Context, tx *sql.Tx, _ *resolver, id int64, m
 	return err
 }
 
-// alertRulesUsing lists the alert rules whose modules name module.
+// alertRulesUsing lists the alert rules that name module, in their
+// modules or an escalation step's.
 func alertRulesUsing(ctx context.Context, q querier, module string) ([]string, error) {
 	rules, err := loadAlertRules(ctx, q, "")
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, r := range rules {
-		if slices.Contains(r.Modules, module) {
-			out = append(out, "alert rule "+r.Name)
+	for i := range rules {
+		if slices.Contains(rules[i].refs(), ref{kindAlertModule, module}) {
+			out = append(out, "alert rule "+rules[i].Name)
 		}
 	}
 	return out, nil

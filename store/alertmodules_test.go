@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestAlertModuleCRUD(t *testing.T) {
@@ -74,6 +75,16 @@ func TestAlertModuleCRUD(t *testing.T) {
 	wantErr(t, err, ErrConflict, `cannot rename alert module "mail"`, "alert rule page")
 	wantErr(t, st.DeleteAlertModule(ctx, "mail"), ErrConflict, "still used by alert rule page")
 	if err := st.DeleteAlertRule(ctx, "page"); err != nil {
+		t.Fatal(err)
+	}
+	// Named only by an escalation step counts too.
+	must[AlertModule](t)(st.CreateAlertModule(ctx, AlertModule{Name: "pager", Kind: "command"}))
+	must[AlertRule](t)(st.CreateAlertRule(ctx, AlertRule{Name: "later", To: []string{"critical"}, Modules: []string{"pager"},
+		Escalations: []Escalation{{After: Duration(time.Hour), Modules: []string{"mail"}}}}))
+	wantErr(t, st.DeleteAlertModule(ctx, "mail"), ErrConflict, "still used by alert rule later")
+	_, err = st.UpdateAlertModule(ctx, "mail", AlertModule{Name: "mail2", Kind: "email"})
+	wantErr(t, err, ErrConflict, "alert rule later")
+	if err := st.DeleteAlertRule(ctx, "later"); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.DeleteAlertModule(ctx, "mail"); err != nil {
