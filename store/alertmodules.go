@@ -169,6 +169,12 @@ func (m AlertModule) String() string {
 	return fmt.Sprintf("alert module %q (%s)", m.Name, m.Kind)
 }
 
+// GoString shows the module redacted (%#v would print Config's bytes).
+func (m AlertModule) GoString() string {
+	r := m.Redacted()
+	return fmt.Sprintf("store.AlertModule{Name: %q, Kind: %q, Config: %s}", r.Name, r.Kind, r.Config)
+}
+
 // LogValue logs the module redacted.
 func (m AlertModule) LogValue() slog.Value {
 	r := m.Redacted()

@@ -144,8 +144,8 @@ func TestAlertModuleRedacted(t *testing.T) {
 	m := AlertModule{Name: "m", Kind: "email", Config: json.RawMessage(`{"password":"hunter2"}`)}
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("saved", "module", m)
-	for _, s := range []string{m.String(), fmt.Sprintf("%v", m), fmt.Sprintf("%s", m), buf.String()} {
-		if strings.Contains(s, "hunter2") {
+	for _, s := range []string{m.String(), fmt.Sprintf("%v", m), fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m), buf.String()} {
+		if strings.Contains(s, "hunter2") || strings.Contains(s, "104, 117, 110") || strings.Contains(s, "0x68, 0x75") {
 			t.Fatalf("secret shown: %s", s)
 		}
 	}

@@ -199,9 +199,9 @@ func (s *mailSession) Logout() error { return nil }
 
 // loginServer is the server side of AUTH LOGIN, which go-sasl lacks.
 type loginServer struct {
-	check      func(user, pass string) error
-	step       int
-	user, pass string
+	check func(user, pass string) error
+	step  int
+	user  string
 }
 
 func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
