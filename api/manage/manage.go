@@ -1,9 +1,11 @@
 // Package manage is the management REST API of Prophasis: create, read,
 // update and delete hosts, host groups, plugins, schedules, checks, services,
-// alert rules, trend rules, users and API tokens; read the message log, the
-// rules engine's events and the system log; apply and export the
-// configuration as one document (configuration as code); show the rules
-// engine's current states, test classifiers and backtest trend rules.
+// alert rules, trend rules, silences, alert modules (secrets redacted),
+// users and API tokens; read the message log, the rules engine's events and
+// the system log; apply and export the configuration as one document
+// (configuration as code); show the rules engine's current states, test
+// classifiers and backtest trend rules; show open alerts, acknowledge them,
+// read the alert history and test alert modules.
 //
 // The server mounts it at /manage/v1 on a router group that already runs
 // auth.Middleware; Register adds the role checks: reading needs role viewer
@@ -12,8 +14,8 @@
 // at GET /manage/v1/openapi.yaml, documents every route; a test keeps the two
 // in step.
 //
-// It imports api/auth, api/envelope, store, rules and plugins; only the server's wiring
-// imports it.
+// It imports api/auth, api/envelope, store, rules (and rules/alert) and
+// plugins; only the server's wiring imports it.
 package manage
 
 import (
@@ -39,6 +41,8 @@ type handlers struct {
 	msgs   MessageReader
 	pkgs   PackageStore
 	rules  Rules
+	alerts Alerts
+	tester ModuleTester
 	logger *slog.Logger
 }
 
@@ -59,6 +63,11 @@ type Deps struct {
 	// Rules serves GET /states, POST /classifier-test and POST
 	// /trend-rules/backtest; nil answers 503.
 	Rules Rules
+	// Alerts serves GET /alerts and tells the alert manager of
+	// acknowledgements (POST and DELETE /acks); nil answers those 503.
+	Alerts Alerts
+	// ModuleTester serves POST /alert-modules/{name}/test; nil answers 503.
+	ModuleTester ModuleTester
 	// Logger gets the audit log of changes; nil discards it.
 	Logger *slog.Logger
 }
@@ -72,7 +81,8 @@ func Register(g *gin.RouterGroup, d Deps) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	st := d.Store
-	h := &handlers{st: st, msgs: d.Messages, pkgs: d.Packages, rules: d.Rules, logger: logger.With("component", "manage")}
+	h := &handlers{st: st, msgs: d.Messages, pkgs: d.Packages, rules: d.Rules, alerts: d.Alerts, tester: d.ModuleTester,
+		logger: logger.With("component", "manage")}
 	read := auth.Require(store.RoleViewer, store.RoleAdmin)
 	write := auth.Require(store.RoleAdmin)
 
@@ -136,6 +146,17 @@ func Register(g *gin.RouterGroup, d Deps) {
 	g.GET("/states", read, h.states)
 	g.POST("/classifier-test", read, h.classifierTest)
 	g.POST("/trend-rules/backtest", read, h.backtest)
+	// Alerting: open alerts and history are read by viewers; acknowledging,
+	// silences and alert modules are written by admins only.
+	registerSilences(g, h, read, write)
+	registerAlertModules(g, h, read, write)
+	g.GET("/alerts", read, h.listAlerts)
+	g.GET("/acks", read, h.listAcks)
+	g.POST("/acks", write, h.acknowledge)
+	g.DELETE("/acks", write, h.unacknowledge)
+	g.GET("/alert-history", read, h.alertHistory)
+	g.GET("/notifications", read, h.notifications)
+
 	g.POST("/apply", write, h.apply)
 	g.GET("/export", read, h.export)
 }
