@@ -28,6 +28,7 @@ import (
 	"github.com/prophasis/prophasis/ingest"
 	"github.com/prophasis/prophasis/plugins"
 	"github.com/prophasis/prophasis/rules"
+	"github.com/prophasis/prophasis/rules/notify"
 	"github.com/prophasis/prophasis/rules/stale"
 	"github.com/prophasis/prophasis/server/certs"
 	"github.com/prophasis/prophasis/store"
@@ -65,6 +66,9 @@ type Options struct {
 	TLSCert, TLSKey string
 	// Version is reported by the build-info endpoint.
 	Version string
+	// ExternalURL is the server's address as people reach it, for links in
+	// notifications ("" for none).
+	ExternalURL string
 }
 
 // Defaults returns the options `prophasis serve` starts with.
@@ -94,7 +98,7 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 		dsn = filepath.Join(opts.DataDir, "prophasis.db")
 	}
 	// The store refuses classifiers and trend rules that do not compile.
-	st, err := store.Open(ctx, dsn, logger, store.WithCodeChecker(rules.CodeChecker{}))
+	st, err := store.Open(ctx, dsn, logger, store.WithCodeChecker(rules.CodeChecker{}), store.WithModuleChecker(notify.Checker{}))
 	if err != nil {
 		return err
 	}
@@ -127,6 +131,8 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 		engine.Results(ctx, rs)
 	})
 	in := ingest.New(db, st, hook, logger, ingest.Options{MaxAge: tsdbOpts.OutOfOrderWindow})
+	// State changes go to the alert rules, and notices to the alert modules.
+	alerting := rules.NewAlerting(st, db, engine, logger, rules.AlertingOptions{URL: opts.ExternalURL})
 
 	tlsConfig, caPEM, err := serverTLS(opts, logger)
 	if err != nil {
@@ -150,7 +156,7 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 		Auth:     auth.Options{LoopbackReads: opts.LoopbackReads},
 		CACert:   string(caPEM),
 		Packages: pkgs,
-		Routes:   routes(st, db, pkgs, engine, opts, logger),
+		Routes:   routes(st, db, pkgs, engine, alerting, opts, logger),
 	})
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
@@ -178,8 +184,17 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 	// are written.
 	httpDrained := make(chan struct{})
 	engineCtx, engineCancel := context.WithCancel(context.Background())
-	g.Add(func() error { return engine.Run(engineCtx) }, func(error) {
+	engineDone := make(chan struct{})
+	g.Add(func() error {
+		defer close(engineDone)
+		return engine.Run(engineCtx)
+	}, func(error) {
 		go func() { <-httpDrained; engineCancel() }()
+	})
+	// Alerting stops after the engine, so the last events are matched.
+	alertCtx, alertCancel := context.WithCancel(context.Background())
+	g.Add(func() error { return alerting.Run(alertCtx) }, func(error) {
+		go func() { <-engineDone; alertCancel() }()
 	})
 	g.Add(func() error {
 		logger.Info("serving", "addr", ln.Addr().String(), "scheme", scheme, "data_dir", opts.DataDir)
@@ -294,6 +309,7 @@ func housekeeping(ctx context.Context, st store.Store, in *ingest.Ingester, rete
 			{"messages", st.DeleteMessagesBefore},
 			{"events", st.DeleteEventsBefore},
 			{"system log", st.DeleteSystemLogBefore},
+			{"alert history", st.DeleteAlertHistoryBefore},
 		} {
 			if n, err := r.del(ctx, cutoff); err != nil && ctx.Err() == nil {
 				logger.Warn("retention", "what", r.what, "err", err)

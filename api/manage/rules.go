@@ -28,6 +28,10 @@ type Rules interface {
 	HostStates() []rules.HostStatus
 	// TrendStates returns every series' state under every trend rule.
 	TrendStates() []rules.TrendStatus
+	// ServiceStates returns every service's state and why.
+	ServiceStates() []rules.ServiceStatus
+	// Impact returns the services a host affects.
+	Impact(host string) []string
 	// TestClassifier runs a classifier over a given or stored history;
 	// errors wrap rules.ErrBadTest or classify.ErrCompile when the request
 	// is at fault.
@@ -48,9 +52,10 @@ var errNoRules = envelope.Errorf(envelope.ErrUnavailable, errors.New("the rules 
 
 // statesResult is the answer of GET /states.
 type statesResult struct {
-	Checks []rules.Status      `json:"checks"`
-	Hosts  []rules.HostStatus  `json:"hosts"`
-	Trends []rules.TrendStatus `json:"trends"`
+	Checks   []rules.Status        `json:"checks"`
+	Hosts    []rules.HostStatus    `json:"hosts"`
+	Trends   []rules.TrendStatus   `json:"trends"`
+	Services []rules.ServiceStatus `json:"services"`
 }
 
 // states serves GET /states?host=&plugin=&check=&state=: the current
@@ -79,7 +84,8 @@ func (h *handlers) states(c *gin.Context) {
 		}
 	}
 	is := func(want, got string) bool { return want == "" || want == got }
-	out := statesResult{Checks: []rules.Status{}, Hosts: []rules.HostStatus{}, Trends: []rules.TrendStatus{}}
+	out := statesResult{Checks: []rules.Status{}, Hosts: []rules.HostStatus{}, Trends: []rules.TrendStatus{},
+		Services: []rules.ServiceStatus{}}
 	for _, s := range h.rules.States() {
 		if is(host, s.Host) && is(plugin, s.Plugin) && is(check, s.Check) && match(s.State) {
 			out.Checks = append(out.Checks, s)
@@ -93,6 +99,23 @@ func (h *handlers) states(c *gin.Context) {
 	for _, s := range h.rules.TrendStates() {
 		if is(host, s.Labels["host"]) && is(plugin, s.Labels["plugin"]) && is(check, s.Labels["check"]) && match(s.State) {
 			out.Trends = append(out.Trends, s)
+		}
+	}
+	// Services have no host, plugin or check; with host, those the host
+	// affects. Their states (ok, degraded, failed) are not check states:
+	// state filters them as failed ⊇ degraded ⊇ ok by its number.
+	var affected map[string]bool
+	if host != "" {
+		affected = map[string]bool{}
+		for _, name := range h.rules.Impact(host) {
+			affected[name] = true
+		}
+	}
+	if plugin == "" && check == "" {
+		for _, s := range h.rules.ServiceStates() {
+			if (affected == nil || affected[s.Service]) && match(classify.State(s.State)) {
+				out.Services = append(out.Services, s)
+			}
 		}
 	}
 	envelope.OK(c, out)

@@ -59,6 +59,7 @@ type fileConfig struct {
 	TLSHosts         []string       `yaml:"tls_hosts"`
 	TLSCert          string         `yaml:"tls_cert"`
 	TLSKey           string         `yaml:"tls_key"`
+	ExternalURL      string         `yaml:"external_url"`
 	LogLevel         string         `yaml:"log_level"`
 	LogFormat        string         `yaml:"log_format"`
 }
@@ -80,6 +81,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.StringVar(&opts.TLSCert, "tls-cert", opts.TLSCert, "serve HTTPS with this certificate file (PEM)")
 	fs.StringVar(&opts.TLSKey, "tls-key", opts.TLSKey, "the key of --tls-cert (PEM)")
 	fs.BoolVar(&opts.LoopbackReads, "loopback-reads", opts.LoopbackReads, "let unauthenticated clients on loopback read (for a local Grafana)")
+	fs.StringVar(&opts.ExternalURL, "external-url", opts.ExternalURL, "the server's URL as people reach it, for links in notifications")
 	fs.StringVar(&logLevel, "log-level", logLevel, "debug, info, warn or error")
 	fs.StringVar(&logFormat, "log-format", logFormat, "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -135,6 +137,7 @@ func loadConfig(path string, set map[string]bool, opts *server.Options, logLevel
 	apply("tls-hosts", len(fc.TLSHosts) > 0, func() { opts.TLSHosts = fc.TLSHosts })
 	apply("tls-cert", fc.TLSCert != "", func() { opts.TLSCert = fc.TLSCert })
 	apply("tls-key", fc.TLSKey != "", func() { opts.TLSKey = fc.TLSKey })
+	apply("external-url", fc.ExternalURL != "", func() { opts.ExternalURL = fc.ExternalURL })
 	apply("log-level", fc.LogLevel != "", func() { *logLevel = fc.LogLevel })
 	apply("log-format", fc.LogFormat != "", func() { *logFormat = fc.LogFormat })
 	return nil
