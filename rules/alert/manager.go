@@ -118,6 +118,10 @@ type Manager struct {
 	silences []Silence
 	acks     map[string]*Ack // subject key → ack
 	alerts   map[string]*alert
+	// Until the first SetConfig, events wait in early: matching them
+	// against no rules would lose them.
+	configured bool
+	early      []store.Event
 }
 
 // New returns a Manager; Run must run for it to act.
@@ -168,6 +172,13 @@ func (m *Manager) SetConfig(ctx context.Context, c Config) error {
 			a.rule = r
 		}
 		m.rules, m.labels, m.silences = rules, c.HostLabels, c.Silences
+		if !m.configured {
+			m.configured = true
+			for i := range m.early {
+				m.event(&m.early[i], now)
+			}
+			m.early = nil
+		}
 	})
 }
 
@@ -176,6 +187,10 @@ func (m *Manager) SetConfig(ctx context.Context, c Config) error {
 func (m *Manager) Events(evs []store.Event) {
 	evs = slices.Clone(evs)
 	m.ops <- func(now time.Time) {
+		if !m.configured {
+			m.early = append(m.early, evs...)
+			return
+		}
 		for i := range evs {
 			m.event(&evs[i], now)
 		}

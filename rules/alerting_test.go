@@ -1,0 +1,171 @@
+package rules_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prophasis/prophasis/rules"
+	"github.com/prophasis/prophasis/rules/alert"
+	"github.com/prophasis/prophasis/rules/notify"
+	"github.com/prophasis/prophasis/store"
+)
+
+// hookReceiver is a real HTTP webhook receiver that keeps what it gets.
+type hookReceiver struct {
+	mu     sync.Mutex
+	alerts []notify.Alert
+	got    chan notify.Alert
+}
+
+func newHookReceiver(t testing.TB) (*hookReceiver, *httptest.Server) {
+	h := &hookReceiver{got: make(chan notify.Alert, 1024)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var a notify.Alert
+		if err := json.Unmarshal(body, &a); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		h.mu.Lock()
+		h.alerts = append(h.alerts, a)
+		h.mu.Unlock()
+		h.got <- a
+	}))
+	t.Cleanup(srv.Close)
+	return h, srv
+}
+
+func (h *hookReceiver) next(t testing.TB) notify.Alert {
+	t.Helper()
+	select {
+	case a := <-h.got:
+		return a
+	case <-time.After(10 * time.Second):
+		t.Fatal("no webhook within 10 s")
+	}
+	return notify.Alert{}
+}
+
+func (h *hookReceiver) none(t testing.TB, d time.Duration) {
+	t.Helper()
+	select {
+	case a := <-h.got:
+		t.Fatalf("unexpected webhook: %+v", a)
+	case <-time.After(d):
+	}
+}
+
+// startAlerting runs Alerting over the env's engine.
+func startAlerting(t testing.TB, e *env) *rules.Alerting {
+	al := rules.NewAlerting(e.st, e.db, e.e, discard(), rules.AlertingOptions{URL: "https://prophasis.example"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- al.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return al
+}
+
+// TestAlertingThroughAWebhook: a result turns a check critical → the rule
+// fires through a real webhook; a service built on the host fails and its
+// rule fires too; an acknowledgement is kept; recovery notifies; the
+// history holds the lifecycle and every attempt.
+func TestAlertingThroughAWebhook(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	rcv, srv := newHookReceiver(t)
+	e.plugin(t, store.Plugin{Name: "disk", Kind: "exec", Entrypoint: "d", Classifier: `if values[1] > 90 then return "critical" end return "ok"`})
+	if _, err := e.st.CreateAlertModule(ctx, store.AlertModule{Name: "hook", Kind: "webhook",
+		Config: json.RawMessage(`{"url":"` + srv.URL + `","secret":"s3cret"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, e.st, store.Document{
+		Hosts:     []store.Host{{Name: "db1", Labels: map[string]string{"env": "prod"}}},
+		Schedules: []store.Schedule{{Name: "1m", Intervals: []store.Interval{{Period: store.Duration(time.Minute)}}}},
+		Checks:    []store.Check{{Name: "res", Plugins: []string{"disk"}, Hosts: []string{"db1"}, Schedule: "1m"}},
+		Services:  []store.Service{{Name: "shop", Dependencies: []store.Member{{Host: "db1"}}}},
+		AlertRules: []store.AlertRule{
+			{Name: "prod-critical", To: []string{"critical"}, Modules: []string{"hook"}, Scope: store.Scope{Checks: []string{"res"}},
+				Condition: `subject.labels.env == "prod"`},
+			{Name: "shop-down", To: []string{"failed"}, Modules: []string{"hook"}, Scope: store.Scope{Services: []string{"shop"}}},
+		},
+	})
+	e.sync(t)
+	al := startAlerting(t, e)
+
+	e.push(t, result("db1", "disk", "res", 0, 50))
+	e.push(t, result("db1", "disk", "res", 1, 97))
+	got := map[string]notify.Alert{}
+	for range 2 {
+		a := rcv.next(t)
+		got[a.Rule] = a
+	}
+	if a := got["prod-critical"]; a.Status != "firing" || a.State != "critical" || a.Subject.Host != "db1" ||
+		!strings.Contains(a.Reason, "value 97") || a.URL == "" {
+		t.Errorf("check alert %+v", a)
+	}
+	if a := got["shop-down"]; a.Status != "firing" || a.Subject.Service != "shop" || !strings.Contains(a.Reason, "host db1 is critical") {
+		t.Errorf("service alert %+v", a)
+	}
+
+	open, err := al.Alerts(ctx)
+	if err != nil || len(open) != 2 {
+		t.Fatalf("open alerts %+v, %v", open, err)
+	}
+	key := alert.SubjectKey(store.Subject{Kind: "check", Host: "db1", Plugin: "disk", Check: "res"})
+	if err := al.Acknowledge(ctx, key, alert.Ack{By: "ann", Comment: "cleaning up"}); err != nil {
+		t.Fatal(err)
+	}
+
+	e.push(t, result("db1", "disk", "res", 2, 40))
+	got = map[string]notify.Alert{}
+	for range 2 {
+		a := rcv.next(t)
+		got[a.Rule] = a
+	}
+	if a := got["prod-critical"]; a.Status != "resolved" || a.State != "ok" || a.Ack == nil || a.Ack.By != "ann" {
+		t.Errorf("check recovery %+v, want resolved and carrying ann's acknowledgement", a)
+	}
+	if a := got["shop-down"]; a.Status != "resolved" {
+		t.Errorf("service recovery %+v", a)
+	}
+	rcv.none(t, 100*time.Millisecond)
+
+	// The history: each alert opened (firing) and resolved, each
+	// notification attempt with its payload.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		hist, err := e.st.AlertHistory(ctx, store.AlertHistoryQuery{Rule: "prod-critical"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes, err := e.st.Notifications(ctx, store.NotificationQuery{Rule: "prod-critical"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hist) >= 2 && len(notes) == 2 {
+			if hist[0].Status != "resolved" || notes[0].Module != "hook" || notes[0].Error != "" || !strings.Contains(notes[0].Payload, `"status":"resolved"`) {
+				t.Errorf("history %+v\nnotifications %+v", hist[0], notes[0])
+			}
+			if strings.Contains(notes[0].Payload, "s3cret") {
+				t.Error("the webhook secret is in the recorded payload")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("history %+v, notifications %+v", hist, notes)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
