@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -242,5 +243,43 @@ silences:
 	}
 	if diff.Summary["silence"].Deleted != 2 || diff.Summary["alert_rule"].Deleted != 1 {
 		t.Fatalf("summary %+v", diff.Summary)
+	}
+}
+
+func TestAlertingExampleMatchesDocsAndApplies(t *testing.T) {
+	example, err := os.ReadFile("testdata/alerting.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(example)
+	body = body[strings.Index(body, "version: 1"):]
+	if !strings.Contains(string(docs), body) {
+		t.Fatal("docs/configuration.md does not contain store/testdata/alerting.yaml (from `version: 1` on); copy it over")
+	}
+	st := newTestStore(t)
+	ctx := context.Background()
+	doc, err := ParseDocumentYAML(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Apply(ctx, doc, false)
+	wantErr(t, err, ErrInvalid, `alert_rule "page-prod": unknown alert module "ops-mail"`)
+	seedModules(t, st, "ops-mail", "pager", "boss-sms", "team-chat")
+	d := must[Diff](t)(st.Apply(ctx, doc, false))
+	if want := (map[string]Counts{"host": {Created: 2}, "group": {Created: 1}, "service": {Created: 1}, "alert_rule": {Created: 3},
+		"silence": {Created: 2}}); !reflect.DeepEqual(d.Summary, want) {
+		t.Fatalf("summary %+v", d.Summary)
+	}
+	exp := must[Document](t)(st.Export(ctx))
+	if d := must[Diff](t)(st.Apply(ctx, exp, false)); !d.Empty() {
+		t.Fatalf("re-applying the export: %s", d)
+	}
+	w := exp.Silences[1].Weekly
+	if at, _ := w.Clock(); at != 2*time.Hour || exp.AlertRules[1].Escalations[1].After != Duration(time.Hour) {
+		t.Fatalf("export %+v %+v", w, exp.AlertRules[1])
 	}
 }
