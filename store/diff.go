@@ -50,8 +50,8 @@ type Counts struct {
 type Diff struct {
 	DryRun bool `json:"dry_run"`
 	// Changes are ordered by kind (hosts, groups, plugins, schedules,
-	// checks, services, alert rules), then creates, updates, deletes, then
-	// name.
+	// checks, services, alert rules, trend rules, silences), then creates,
+	// updates, deletes, then name.
 	Changes []Change `json:"changes"`
 	// Summary counts the changes per kind; kinds without changes are absent.
 	Summary map[string]Counts `json:"summary"`

@@ -82,8 +82,10 @@ func FuzzParseDocumentYAML(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(example)
-	if rules, err := os.ReadFile("testdata/rules.yaml"); err == nil {
-		f.Add(rules)
+	for _, name := range []string{"testdata/rules.yaml", "testdata/alerting.yaml"} {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
 	}
 	for _, s := range []string{
 		"hosts: []\n",
@@ -94,6 +96,8 @@ func FuzzParseDocumentYAML(f *testing.F) {
 		"alert_rules:\n  - name: a\n    to: [critical]\n    modules: [m]\n    delay: 0\n",
 		"schedules:\n  - name: s\n    intervals: [{period: 1m}]\nchecks:\n  - name: c\n    plugins: [p]\n    schedule: s\n    attempts: 2\n    flapping: {window: 5, start: 0.5}\n    classifiers: {p: \"return 'ok'\\n\"}\n",
 		"trend_rules:\n  - name: t\n    selector: up\n    window: 1h\n    interval: 0\n    expr: x\n    disabled: true\n",
+		"silences:\n  - name: s\n    start: 2026-01-01T00:00:00.5+01:00\n    end: 2026-01-02T00:00:00Z\n",
+		"silences:\n  - name: s\n    weekly: {days: [sun, mon], at: '23:59', duration: 7d, timezone: Asia/Kolkata}\n",
 		"a: &a [*a]\n",
 		"hosts: !!binary aGVsbG8=\n",
 		"{\"hosts\": [{\"name\": \"x\"}]}",
