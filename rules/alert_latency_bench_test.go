@@ -119,5 +119,23 @@ func BenchmarkAlertLatency(b *testing.B) {
 	b.ReportMetric(q(0.99), "p99-ms")
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 	b.ReportMetric(float64(len(lat)), "notifications")
+	// Failed attempts (retried later) explain a long tail.
+	if err := e.e.Sync(ctx); err != nil {
+		b.Fatal(err)
+	}
+	notes, err := e.st.Notifications(ctx, store.NotificationQuery{Limit: 10000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	failed := 0
+	for _, n := range notes {
+		if n.Error != "" {
+			failed++
+			if failed == 1 {
+				b.Logf("a failed attempt: %s", n.Error)
+			}
+		}
+	}
+	b.ReportMetric(float64(failed), "failed-attempts")
 	b.ReportMetric(0, "ns/op")
 }
