@@ -55,6 +55,7 @@ func TestAlertRuleNewFields(t *testing.T) {
 	wantErr(t, st.DeletePlugin(ctx, "cpu-load"), ErrConflict, "alert_rule escalate")
 	wantErr(t, st.DeleteTrendRule(ctx, "disk-soon"), ErrConflict, "alert_rule escalate")
 	wantErr(t, st.DeleteAlertModule(ctx, "email"), ErrConflict, "alert rule escalate")
+	wantErr(t, st.DeleteAlertModule(ctx, "webhook"), ErrConflict, "alert rule escalate") // an escalation's only
 
 	// Modules, the rule's and its escalations', must exist.
 	bad := fullRule()
