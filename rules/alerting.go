@@ -85,6 +85,8 @@ func NewAlerting(st store.Store, db storage.Queryable, eng *Engine, logger *slog
 	// Subscribed now, so no event published before Run is missed: the
 	// manager's queue holds them until it runs.
 	eng.Subscribe(a.events)
+	// Services may ignore members in maintenance or acknowledged.
+	eng.SetFlagSource(a.mgr.Flags)
 	return a
 }
 
@@ -104,6 +106,8 @@ func (a *Alerting) Run(ctx context.Context) error {
 		close(a.history)
 		<-histDone
 	}()
+	// Taken before loading: a change committed meanwhile reloads again.
+	changed := a.st.ConfigChanged()
 	if err := a.reload(ctx); err != nil {
 		return err
 	}
@@ -121,7 +125,6 @@ func (a *Alerting) Run(ctx context.Context) error {
 		}
 	}
 	for {
-		changed := a.st.ConfigChanged()
 		select {
 		case <-ctx.Done():
 			return nil
@@ -132,6 +135,7 @@ func (a *Alerting) Run(ctx context.Context) error {
 			}
 			continue
 		}
+		changed = a.st.ConfigChanged()
 		if err := a.reload(ctx); err != nil && ctx.Err() == nil {
 			a.logger.Warn("reload alerting configuration", "err", err)
 		}
@@ -232,7 +236,11 @@ func (a *Alerting) reload(ctx context.Context) error {
 	a.mu.Lock()
 	a.notifiers = notifiers
 	a.mu.Unlock()
-	return a.mgr.SetConfig(ctx, cfg)
+	if err := a.mgr.SetConfig(ctx, cfg); err != nil {
+		return err
+	}
+	a.eng.RefreshServices(ctx) // a new silence may put members in maintenance
+	return nil
 }
 
 var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday,
@@ -461,12 +469,20 @@ func (a *Alerting) AlertRules(ctx context.Context) ([]store.AlertRule, error) {
 
 // Acknowledge tells the manager about an acknowledgement the API saved.
 func (a *Alerting) Acknowledge(ctx context.Context, subjectKey string, ack alert.Ack) error {
-	return a.mgr.Acknowledge(ctx, subjectKey, ack)
+	if err := a.mgr.Acknowledge(ctx, subjectKey, ack); err != nil {
+		return err
+	}
+	a.eng.RefreshServices(ctx) // services that ignore acknowledged members
+	return nil
 }
 
 // Unacknowledge tells the manager an acknowledgement was removed.
 func (a *Alerting) Unacknowledge(ctx context.Context, subjectKey string) error {
-	return a.mgr.Unacknowledge(ctx, subjectKey)
+	if err := a.mgr.Unacknowledge(ctx, subjectKey); err != nil {
+		return err
+	}
+	a.eng.RefreshServices(ctx)
+	return nil
 }
 
 // TestModule sends a test alert through the module called name, at once

@@ -169,3 +169,68 @@ func TestAlertingThroughAWebhook(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestServicesIgnoreAcknowledgedAndMaintainedMembers: a service whose rules
+// ignore acknowledged members is ok again once its failed dependency is
+// acknowledged; one ignoring maintenance is ok while a silence covers the
+// member, and fails again when the silence is gone.
+func TestServicesIgnoreAcknowledgedAndMaintainedMembers(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.plugin(t, store.Plugin{Name: "disk", Kind: "exec", Entrypoint: "d", Classifier: `if values[1] > 90 then return "critical" end return "ok"`})
+	mustApply(t, e.st, store.Document{
+		Hosts:     []store.Host{{Name: "db1"}, {Name: "db2"}},
+		Schedules: []store.Schedule{{Name: "1m", Intervals: []store.Interval{{Period: store.Duration(time.Minute)}}}},
+		Checks:    []store.Check{{Name: "res", Plugins: []string{"disk"}, Hosts: []string{"db1", "db2"}, Schedule: "1m"}},
+		Services: []store.Service{
+			{Name: "acked", Dependencies: []store.Member{{Host: "db1"}}, Rules: store.ServiceRules{IgnoreAcknowledged: true}},
+			{Name: "maint", Dependencies: []store.Member{{Host: "db2"}}, Rules: store.ServiceRules{IgnoreMaintenance: true}},
+		},
+	})
+	e.sync(t)
+	al := startAlerting(t, e)
+	e.push(t, result("db1", "disk", "res", 0, 97), result("db2", "disk", "res", 0, 97))
+	state := func(name string) string {
+		for _, s := range e.e.ServiceStates() {
+			if s.Service == name {
+				return s.State.String()
+			}
+		}
+		return "missing"
+	}
+	if state("acked") != "failed" || state("maint") != "failed" {
+		t.Fatalf("services %+v, want both failed", e.e.ServiceStates())
+	}
+	if err := al.Acknowledge(ctx, alert.SubjectKey(store.Subject{Kind: "host", Host: "db1"}), alert.Ack{By: "ann", Comment: "known"}); err != nil {
+		t.Fatal(err)
+	}
+	if state("acked") != "ok" {
+		t.Errorf("acked: %s after acknowledging db1, want ok", state("acked"))
+	}
+	if _, err := e.st.CreateSilence(ctx, store.Silence{Name: "db2-upgrade", Scope: store.Scope{Hosts: []string{"db2"}},
+		Start: time.Now().Add(-time.Minute), End: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "maint ok during the silence", func() bool { return state("maint") == "ok" })
+	if err := e.st.DeleteSilence(ctx, "db2-upgrade"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "maint failed after the silence", func() bool { return state("maint") == "failed" })
+	if err := al.Unacknowledge(ctx, alert.SubjectKey(store.Subject{Kind: "host", Host: "db1"})); err != nil {
+		t.Fatal(err)
+	}
+	if state("acked") != "failed" {
+		t.Errorf("acked: %s after the acknowledgement was removed, want failed", state("acked"))
+	}
+}
+
+// waitUntil polls cond for up to 5 s: the alerting reloads its
+// configuration asynchronously when the store changes.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}

@@ -244,6 +244,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		tick := time.NewTicker(serviceEvery)
 		defer tick.Stop()
 		for {
+			e.rollup.refresh(trendCtx, e.opts.Now())
 			e.rollup.write(trendCtx, e.db, e.opts.Now().UnixMilli())
 			select {
 			case <-trendCtx.Done():

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -38,6 +39,64 @@ type rollup struct {
 	trends map[string]map[string]trendMember
 	refs   map[string]storage.SeriesRef
 	lastTS map[string]int64 // the newest sample written per service
+	// flags says whether a member is in maintenance or acknowledged (the
+	// alert manager's Flags); nil: never.
+	flags atomic.Pointer[FlagSource]
+}
+
+// FlagSource says whether a subject is in a maintenance window at a time
+// and whether its problem is acknowledged (alert.Manager.Flags).
+type FlagSource func(s store.Subject, now time.Time) (maintenance, acknowledged bool)
+
+// SetFlagSource gives the services' rules their member flags (alerting
+// calls it with its manager's Flags). Flags are read at every member change
+// and refreshed for all members every 30 s, so a maintenance window that
+// begins or ends shows in the services within that time.
+func (e *Engine) SetFlagSource(f FlagSource) { e.rollup.flags.Store(&f) }
+
+// RefreshServices re-reads every member's flags now (after an
+// acknowledgement or a new silence) rather than at the next 30 s refresh.
+func (e *Engine) RefreshServices(ctx context.Context) { e.rollup.refresh(ctx, e.opts.Now()) }
+
+// flagsOf returns a member's flags now.
+func (r *rollup) flagsOf(k service.MemberKey, now time.Time) service.Flags {
+	f := r.flags.Load()
+	if f == nil {
+		return service.Flags{}
+	}
+	var subj store.Subject
+	switch k.Kind {
+	case service.KindHost:
+		subj = store.Subject{Kind: "host", Host: k.Host}
+	case service.KindCheck:
+		subj = store.Subject{Kind: "check", Host: k.Host, Plugin: k.Plugin, Check: k.Check}
+	case service.KindTrend:
+		subj = store.Subject{Kind: "trend", Rule: k.Name, Host: k.Host}
+	default:
+		return service.Flags{}
+	}
+	m, a := (*f)(subj, now)
+	return service.Flags{Maintenance: m, Acknowledged: a}
+}
+
+// refresh re-reads every member's flags and returns the services that
+// change (a maintenance window began or ended, an acknowledgement came or
+// went).
+func (r *rollup) refresh(ctx context.Context, now time.Time) {
+	if r.flags.Load() == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []store.Event
+	for _, k := range r.m.Members() {
+		out = append(out, r.events(r.m.SetFlags(k, r.flagsOf(k, now)), now.UnixMilli())...)
+	}
+	if len(out) > 0 {
+		r.writeLocked(ctx, r.e.db, out)
+		r.e.publish(out)
+		r.e.rec.record(out, currentServiceStates(out))
+	}
 }
 
 type trendMember struct {
@@ -95,13 +154,16 @@ func (r *rollup) restore(saved []store.CurrentState, now int64) []store.Event {
 // loadMembers loads into the model the state of every check, host and
 // trend series the engine knows.
 func (r *rollup) loadMembers() {
+	now := time.Now()
 	for _, st := range r.e.States() {
 		if st.Since != 0 {
-			r.m.Load(service.CheckKey(st.Host, st.Check, st.Plugin), st.State, service.Flags{})
+			k := service.CheckKey(st.Host, st.Check, st.Plugin)
+			r.m.Load(k, st.State, r.flagsOf(k, now))
 		}
 	}
 	for _, h := range r.e.HostStates() {
-		r.m.Load(service.HostKey(h.Host), h.State, service.Flags{})
+		k := service.HostKey(h.Host)
+		r.m.Load(k, h.State, r.flagsOf(k, now))
 	}
 	r.trends = map[string]map[string]trendMember{}
 	for _, t := range r.e.TrendStates() {
@@ -140,12 +202,15 @@ func (r *rollup) applyLocked(evs []store.Event) []store.Event {
 			continue
 		}
 		s, to := ev.Subject, classify.State(ev.To)
+		now := time.Now()
 		var changes []service.Change
 		switch s.Kind {
 		case "check":
-			changes = r.m.Set(service.CheckKey(s.Host, s.Check, s.Plugin), to, service.Flags{})
+			k := service.CheckKey(s.Host, s.Check, s.Plugin)
+			changes = r.m.Set(k, to, r.flagsOf(k, now))
 		case "host":
-			changes = r.m.Set(service.HostKey(s.Host), to, service.Flags{})
+			k := service.HostKey(s.Host)
+			changes = r.m.Set(k, to, r.flagsOf(k, now))
 		case "trend":
 			r.noteTrend(s.Rule, s.Host, trendKeyOf(s.Rule, s.Labels), to)
 			changes = append(r.loadTrend(s.Rule, "", true), r.loadTrend(s.Rule, s.Host, true)...)
@@ -191,11 +256,12 @@ func (r *rollup) loadTrend(rule, host string, set bool) []service.Change {
 			worst = t.state
 		}
 	}
+	flags := r.flagsOf(k, time.Now())
 	if !set {
-		r.m.Load(k, worst, service.Flags{})
+		r.m.Load(k, worst, flags)
 		return nil
 	}
-	return r.m.Set(k, worst, service.Flags{})
+	return r.m.Set(k, worst, flags)
 }
 
 // events turns service changes into events.

@@ -18,8 +18,9 @@ func (m *Manager) event(ev *store.Event, now time.Time) {
 	subj := ev.Subject
 	key := SubjectKey(subj)
 	from, to := StateName(subj.Kind, ev.From), StateName(subj.Kind, ev.To)
-	if to == "ok" {
+	if _, acked := m.acks[key]; acked && to == "ok" {
 		delete(m.acks, key) // sticky until recovery
+		m.publishView()
 	}
 	labels := m.subjectLabels(subj)
 	for _, r := range m.rules {
@@ -163,6 +164,7 @@ func (m *Manager) tick(now time.Time) {
 		if !ack.Expires.IsZero() && !now.Before(ack.Expires) {
 			delete(m.acks, key)
 			m.refreshAcks(key)
+			m.publishView()
 		}
 	}
 	firing := 0

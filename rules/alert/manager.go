@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -122,6 +123,41 @@ type Manager struct {
 	// against no rules would lose them.
 	configured bool
 	early      []store.Event
+
+	// view is a copy of the acknowledged subjects and the silences, for
+	// Flags from other goroutines; replaced whenever they change.
+	view atomic.Pointer[flagView]
+}
+
+type flagView struct {
+	acked    map[string]bool
+	silences []Silence
+}
+
+// Flags reports whether a silence (maintenance window) covers subj at now,
+// and whether subj's problem is acknowledged: the conditions services may
+// ignore a member's state for. Safe for concurrent use.
+func (m *Manager) Flags(subj store.Subject, now time.Time) (maintenance, acknowledged bool) {
+	v := m.view.Load()
+	if v == nil {
+		return false, false
+	}
+	for _, s := range v.silences {
+		if s.Scope.Covers(subj) && s.Active(now) {
+			maintenance = true
+			break
+		}
+	}
+	return maintenance, v.acked[SubjectKey(subj)]
+}
+
+// publishView refreshes the copy Flags reads.
+func (m *Manager) publishView() {
+	acked := make(map[string]bool, len(m.acks))
+	for k := range m.acks {
+		acked[k] = true
+	}
+	m.view.Store(&flagView{acked: acked, silences: m.silences})
 }
 
 // New returns a Manager; Run must run for it to act.
@@ -172,6 +208,7 @@ func (m *Manager) SetConfig(ctx context.Context, c Config) error {
 			a.rule = r
 		}
 		m.rules, m.labels, m.silences = rules, c.HostLabels, c.Silences
+		m.publishView()
 		if !m.configured {
 			m.configured = true
 			for i := range m.early {
@@ -207,6 +244,7 @@ func (m *Manager) Acknowledge(ctx context.Context, subject string, ack Ack) erro
 		}
 		m.acks[subject] = &ack
 		m.refreshAcks(subject)
+		m.publishView()
 	})
 }
 
@@ -215,6 +253,7 @@ func (m *Manager) Unacknowledge(ctx context.Context, subject string) error {
 	return m.do(ctx, func(time.Time) {
 		delete(m.acks, subject)
 		m.refreshAcks(subject)
+		m.publishView()
 	})
 }
 

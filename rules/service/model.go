@@ -388,3 +388,27 @@ func (m *Model) Services() []string {
 // Uses reports whether some service has k as a member: the engine need not
 // compute trend keys nobody uses.
 func (m *Model) Uses(k MemberKey) bool { return len(m.users[k]) > 0 }
+
+// SetFlags changes a member's flags, keeping its state, and recomputes as
+// Set does. A member with no state yet keeps the flags for when it has one.
+func (m *Model) SetFlags(k MemberKey, flags Flags) []Change {
+	st := m.members[k]
+	if st == nil || st.flags == flags {
+		return nil
+	}
+	if !st.known {
+		st.flags = flags
+		return nil
+	}
+	return m.Set(k, st.state, flags)
+}
+
+// Members returns the keys of every host, check and trend member some
+// service uses (not the services), in no particular order.
+func (m *Model) Members() []MemberKey {
+	out := make([]MemberKey, 0, len(m.members))
+	for k := range m.members {
+		out = append(out, k)
+	}
+	return out
+}
