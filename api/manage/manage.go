@@ -144,6 +144,7 @@ func Register(g *gin.RouterGroup, d Deps) {
 	g.GET("/system-log", read, h.systemLog)
 	// Reading states and testing rules change nothing: viewers may.
 	g.GET("/states", read, h.states)
+	g.GET("/hosts/:name/impact", read, h.impact)
 	g.POST("/classifier-test", read, h.classifierTest)
 	g.POST("/trend-rules/backtest", read, h.backtest)
 	// Alerting: open alerts and history are read by viewers; acknowledging,

@@ -121,6 +121,20 @@ func (h *handlers) states(c *gin.Context) {
 	envelope.OK(c, out)
 }
 
+// impact serves GET /hosts/{name}/impact: the services a host affects.
+func (h *handlers) impact(c *gin.Context) {
+	if h.rules == nil {
+		h.fail(c, errNoRules)
+		return
+	}
+	host := c.Param("name")
+	services := h.rules.Impact(host)
+	if services == nil {
+		services = []string{}
+	}
+	envelope.OK(c, gin.H{"host": host, "services": services})
+}
+
 // classifierTest serves POST /classifier-test: it runs a classifier (given
 // or configured) over a given history or replays it over a host's stored
 // results. It runs sandboxed code and changes nothing, so viewers may.

@@ -410,3 +410,46 @@ func TestBacktestREST(t *testing.T) {
 		t.Errorf("trend rules after backtests: %+v, %v", rs, err)
 	}
 }
+
+func TestServiceStatesAndImpactREST(t *testing.T) {
+	a := newRulesAPI(t)
+	a.push(a.result("web1", "load", "res", 0, 9), a.result("db1", "load", "res", 0, 1))
+	a.ok("POST", "/hosts", a.admin, map[string]any{"name": "web1"}, nil)
+	a.ok("POST", "/hosts", a.admin, map[string]any{"name": "db1"}, nil)
+	a.ok("POST", "/services", a.admin, map[string]any{"name": "shop",
+		"dependencies": []map[string]string{{"host": "db1"}, {"host": "web1"}}}, nil)
+	a.ok("POST", "/services", a.admin, map[string]any{"name": "reports",
+		"dependencies": []map[string]string{{"host": "db1"}}}, nil)
+	a.push(a.result("web1", "load", "res", 1, 9))
+
+	var s struct {
+		Services []rules.ServiceStatus `json:"services"`
+	}
+	a.ok("GET", "/states", a.viewer, nil, &s)
+	if len(s.Services) != 2 || s.Services[0].Service != "reports" || s.Services[0].State.String() != "ok" ||
+		s.Services[1].Service != "shop" || s.Services[1].State.String() != "degraded" || !strings.Contains(s.Services[1].Reason, "web1 is minor") {
+		t.Fatalf("services %+v, want shop degraded by web1's minor load", s.Services)
+	}
+	a.ok("GET", "/states?state=minor", a.viewer, nil, &s)
+	if len(s.Services) != 1 || s.Services[0].Service != "shop" {
+		t.Errorf("state=minor: %+v, want the degraded one only (degraded counts as 1)", s.Services)
+	}
+	a.ok("GET", "/states?host=web1", a.viewer, nil, &s)
+	if len(s.Services) != 1 || s.Services[0].Service != "shop" {
+		t.Errorf("host=web1: %+v, want the services web1 affects", s.Services)
+	}
+
+	var impact struct {
+		Host     string   `json:"host"`
+		Services []string `json:"services"`
+	}
+	a.ok("GET", "/hosts/db1/impact", a.viewer, nil, &impact)
+	if impact.Host != "db1" || strings.Join(impact.Services, ",") != "reports,shop" {
+		t.Errorf("impact of db1: %+v", impact)
+	}
+	a.ok("GET", "/hosts/nobody/impact", a.viewer, nil, &impact)
+	if impact.Services == nil || len(impact.Services) != 0 {
+		t.Errorf("impact of an unknown host: %+v, want an empty list", impact)
+	}
+	a.fails("GET", "/hosts/db1/impact", "", nil, "", 401, "unauthorized")
+}
