@@ -220,6 +220,41 @@ func (a *AlertRule) normalize() {
 	}
 }
 
+// ServiceStates are the states of services; the other States are those of
+// checks, hosts and trend rule series (MemberStates).
+var ServiceStates = []string{"ok", "degraded", "failed"}
+
+// matchesSomething refuses a rule that can never match: its from or to
+// states are none of the states of the kinds of subject its scope covers
+// (a scope of only services with to: [critical], or of only hosts with to:
+// [failed]).
+func (a *AlertRule) matchesSomething(what string) error {
+	sc := a.Scope
+	services := len(sc.Services) > 0
+	others := len(sc.Hosts)+len(sc.Groups)+len(sc.Checks)+len(sc.Plugins)+len(sc.TrendRules) > 0
+	if !services && !others {
+		services, others = true, true // an empty scope covers everything
+	}
+	var possible []string
+	if services {
+		possible = append(possible, ServiceStates...)
+	}
+	if others {
+		possible = append(possible, MemberStates...)
+	}
+	kinds := map[[2]bool]string{{true, false}: "only services, whose states are ok, degraded and failed",
+		{false, true}: "no services, and hosts, checks and trend rules are ok, minor, major, critical or unknown"}[[2]bool{services, others}]
+	for _, l := range []struct {
+		field  string
+		states []string
+	}{{"from", a.From}, {"to", a.To}} {
+		if len(l.states) > 0 && !slices.ContainsFunc(l.states, func(s string) bool { return slices.Contains(possible, s) }) {
+			return invalidf("%s matches nothing: its scope covers %s, but %s lists only %s", what, kinds, l.field, strings.Join(l.states, ", "))
+		}
+	}
+	return nil
+}
+
 func (a *AlertRule) validate() error {
 	if err := validName("alert rule", a.Name); err != nil {
 		return err
@@ -240,6 +275,9 @@ func (a *AlertRule) validate() error {
 				return invalidf("%s: %s lists %q twice", what, l.field, st)
 			}
 		}
+	}
+	if err := a.matchesSomething(what); err != nil {
+		return err
 	}
 	if len(a.Modules) == 0 {
 		return invalidf("%s: needs at least one module to notify through", what)

@@ -284,3 +284,40 @@ func TestAlertingExampleMatchesDocsAndApplies(t *testing.T) {
 		t.Fatalf("export %+v %+v", w, exp.AlertRules[1])
 	}
 }
+
+func TestAlertRuleThatMatchesNothingIsRefused(t *testing.T) {
+	st := newTestStore(t)
+	ctx := context.Background()
+	if _, err := st.CreateHost(ctx, Host{Name: "web1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateService(ctx, Service{Name: "shop", Dependencies: []Member{{Host: "web1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateAlertModule(ctx, AlertModule{Name: "hook", Kind: "webhook", Config: []byte(`{"url":"http://127.0.0.1:9/"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rule AlertRule
+		want string
+	}{
+		{AlertRule{Name: "a", To: []string{"critical"}, Scope: Scope{Services: []string{"shop"}}, Modules: []string{"hook"}},
+			`alert rule "a" matches nothing: its scope covers only services, whose states are ok, degraded and failed, but to lists only critical`},
+		{AlertRule{Name: "b", From: []string{"degraded"}, Scope: Scope{Hosts: []string{"web1"}}, Modules: []string{"hook"}},
+			`alert rule "b" matches nothing: its scope covers no services, and hosts, checks and trend rules are ok, minor, major, critical or unknown, but from lists only degraded`},
+	} {
+		_, err := st.CreateAlertRule(ctx, tc.rule)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.rule.Name, err, tc.want)
+		}
+	}
+	for _, ok := range []AlertRule{
+		{Name: "c", To: []string{"failed", "critical"}, Modules: []string{"hook"}},
+		{Name: "d", To: []string{"failed", "critical"}, Scope: Scope{Services: []string{"shop"}, Hosts: []string{"web1"}}, Modules: []string{"hook"}},
+		{Name: "e", To: []string{"ok"}, Scope: Scope{Services: []string{"shop"}}, Modules: []string{"hook"}},
+	} {
+		if _, err := st.CreateAlertRule(ctx, ok); err != nil {
+			t.Errorf("%s: %v", ok.Name, err)
+		}
+	}
+}
