@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -55,6 +56,10 @@ type Alerting struct {
 	mu        sync.RWMutex
 	notifiers map[string]notify.Notifier // by module name
 
+	reloadMu sync.Mutex
+	changed  atomic.Pointer[<-chan struct{}] // ConfigChanged as of the last load
+	refresh  chan struct{}                   // asks Run to refresh the services' flags
+
 	prepare chan prepared      // notices waiting for their graph
 	history chan historyItem   // records for the store, in order
 	acksOff chan store.Subject // recovered subjects whose acks go
@@ -79,6 +84,7 @@ func NewAlerting(st store.Store, db storage.Queryable, eng *Engine, logger *slog
 	}
 	a := &Alerting{st: st, db: db, eng: eng, logger: logger.With("component", "alerting"), opts: opts,
 		notifiers: map[string]notify.Notifier{},
+		refresh:   make(chan struct{}, 1),
 		prepare:   make(chan prepared, 4096), history: make(chan historyItem, 16384), acksOff: make(chan store.Subject, 1024)}
 	a.mgr = alert.New(a, a, logger, alert.Options{})
 	a.disp = notify.NewDispatcher(logger, opts.Dispatcher)
@@ -106,11 +112,10 @@ func (a *Alerting) Run(ctx context.Context) error {
 		close(a.history)
 		<-histDone
 	}()
-	// Taken before loading: a change committed meanwhile reloads again.
-	changed := a.st.ConfigChanged()
 	if err := a.reload(ctx); err != nil {
 		return err
 	}
+	a.eng.RefreshServices(ctx)
 	acks, err := a.st.Acks(ctx)
 	if err != nil {
 		return fmt.Errorf("load acknowledgements: %w", err)
@@ -128,23 +133,57 @@ func (a *Alerting) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-changed:
+		case <-*a.changed.Load():
+			before := a.changed.Load()
+			a.fresh(ctx)
+			if a.changed.Load() == before {
+				// The reload failed (and was logged): try again in a while
+				// rather than spin.
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		case <-a.refresh:
+			a.eng.RefreshServices(ctx) // a new silence may put members in maintenance
 		case subj := <-a.acksOff:
 			if err := a.st.DeleteAck(ctx, alert.SubjectKey(subj)); err != nil && !errors.Is(err, store.ErrNotFound) {
 				a.logger.Warn("delete acknowledgement of a recovered subject", "subject", alert.SubjectKey(subj), "err", err)
 			}
-			continue
 		}
-		changed = a.st.ConfigChanged()
-		if err := a.reload(ctx); err != nil && ctx.Err() == nil {
+	}
+}
+
+// fresh reloads the configuration if it changed since it was loaded; the
+// services' flags are refreshed by Run afterwards. events calls it first,
+// so a change (a new silence, say) applies to the next state change, not a
+// moment later.
+func (a *Alerting) fresh(ctx context.Context) {
+	ch := a.changed.Load()
+	if ch == nil {
+		return // Run has not loaded the first configuration yet
+	}
+	select {
+	case <-*ch:
+	default:
+		return
+	}
+	if err := a.reload(ctx); err != nil {
+		if ctx.Err() == nil {
 			a.logger.Warn("reload alerting configuration", "err", err)
 		}
+		return
+	}
+	select {
+	case a.refresh <- struct{}{}:
+	default: // one is already asked for
 	}
 }
 
 // events receives the engine's events (Subscribe): to the manager, and
 // recoveries end the subject's stored acknowledgement.
 func (a *Alerting) events(evs []store.Event) {
+	a.fresh(context.Background())
 	a.mgr.Events(evs)
 	for _, ev := range evs {
 		if ev.Kind == "state" && ev.To == 0 {
@@ -158,6 +197,18 @@ func (a *Alerting) events(evs []store.Event) {
 
 // reload builds the manager's rules and silences and the modules.
 func (a *Alerting) reload(ctx context.Context) error {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	// Taken before reading: a change committed meanwhile reloads again.
+	changed := a.st.ConfigChanged()
+	if ch := a.changed.Load(); ch != nil {
+		select {
+		case <-*ch:
+		default:
+			// Another caller reloaded since this one saw the change.
+			return nil
+		}
+	}
 	defs, err := a.st.AlertRules(ctx)
 	if err != nil {
 		return fmt.Errorf("load alert rules: %w", err)
@@ -239,7 +290,7 @@ func (a *Alerting) reload(ctx context.Context) error {
 	if err := a.mgr.SetConfig(ctx, cfg); err != nil {
 		return err
 	}
-	a.eng.RefreshServices(ctx) // a new silence may put members in maintenance
+	a.changed.Store(&changed)
 	return nil
 }
 
@@ -340,7 +391,7 @@ func (a *Alerting) graph(ctx context.Context, al notify.Alert) *notify.Graph {
 		return nil
 	}
 	defer q.Close()
-	g := &notify.Graph{Title: fmt.Sprintf("%s %s/%s", s.Host, s.Plugin, s.Check)}
+	g := &notify.Graph{Title: fmt.Sprintf("%s %s/%s", s.Host, s.Check, s.Plugin)} // as notify.Alert.SubjectName
 	ms := []*labels.Matcher{
 		labels.MustNewMatcher(labels.MatchRegexp, model.MetricNameLabel, metricValue+"|"+MetricState),
 		labels.MustNewMatcher(labels.MatchEqual, "host", s.Host),
