@@ -107,6 +107,7 @@ func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Dif
 			return err
 		}
 		r := newResolver(tx)
+		r.checker = s.checker
 		if err := r.preload(ctx, kindHost, kindSchedule, kindPlugin, kindGroup, kindCheck, kindService, kindAlertRule, kindTrendRule,
 			kindSilence, kindAlertModule); err != nil {
 			return err

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -32,6 +33,16 @@ type Check struct {
 	// Classifiers override, for this check, the classifier of some of its
 	// plugins: plugin name -> Lua source. Every key is one of Plugins.
 	Classifiers map[string]string `json:"classifiers,omitempty" yaml:"classifiers,omitempty"`
+	// Versions pin some of the check's plugins to a version the registry
+	// keeps: plugin name -> version. A plugin not listed follows its
+	// current version ("latest"). Every key is one of Plugins and the
+	// version must exist.
+	Versions map[string]string `json:"versions,omitempty" yaml:"versions,omitempty"`
+	// Params set the parameters of some of the check's plugins: plugin
+	// name -> parameter name -> value. They overlay the defaults of the
+	// plugin's manifest and are checked against its declared types when
+	// the check is saved (when the store has a CodeChecker).
+	Params map[string]map[string]string `json:"params,omitempty" yaml:"params,omitempty"`
 }
 
 // Flapping is when a check's state counts as flapping: over the last Window
@@ -93,6 +104,17 @@ func (c *Check) normalize() {
 	if len(c.Classifiers) == 0 {
 		c.Classifiers = nil
 	}
+	if len(c.Versions) == 0 {
+		c.Versions = nil
+	}
+	for p, ps := range c.Params {
+		if len(ps) == 0 {
+			delete(c.Params, p)
+		}
+	}
+	if len(c.Params) == 0 {
+		c.Params = nil
+	}
 }
 
 func (c *Check) validate() error {
@@ -139,7 +161,7 @@ func (c *Check) validate() error {
 			return err
 		}
 	}
-	return nil
+	return validatePins(what, c)
 }
 
 // checkCheckCode runs the code checker over the check's classifiers.
@@ -168,6 +190,10 @@ func diffCheck(a, b *Check) []string {
 	for _, p := range unionKeys(a.Classifiers, b.Classifiers) {
 		f.code("classifiers["+strconv.Quote(p)+"]", a.Classifiers[p], b.Classifiers[p])
 	}
+	for _, p := range unionKeys(a.Versions, b.Versions) {
+		f.str("versions["+strconv.Quote(p)+"]", a.Versions[p], b.Versions[p])
+	}
+	diffParams(&f, a.Params, b.Params)
 	return f
 }
 
@@ -186,14 +212,21 @@ func loadChecks(ctx context.Context, q querier, name string) ([]Check, error) {
 	err := queryRows(ctx, q, func(rows *sql.Rows) error {
 		var c Check
 		var id, created, updated int64
+		var versions, params string
 		if err := rows.Scan(&id, &c.Name, &c.Description, &c.Schedule, &c.Attempts,
-			&c.Flapping.Window, &c.Flapping.Start, &c.Flapping.Stop, &created, &updated); err != nil {
+			&c.Flapping.Window, &c.Flapping.Start, &c.Flapping.Stop, &versions, &params, &created, &updated); err != nil {
 			return err
+		}
+		if err := json.Unmarshal([]byte(versions), &c.Versions); err != nil {
+			return fmt.Errorf("check %q: versions: %w", c.Name, err)
+		}
+		if err := json.Unmarshal([]byte(params), &c.Params); err != nil {
+			return fmt.Errorf("check %q: params: %w", c.Name, err)
 		}
 		c.set(id, created, updated)
 		out = append(out, c)
 		return nil
-	}, `SELECT c.id, c.name, c.description, s.name, c.attempts, c.flap_window, c.flap_start, c.flap_stop, c.created_at, c.updated_at
+	}, `SELECT c.id, c.name, c.description, s.name, c.attempts, c.flap_window, c.flap_start, c.flap_stop, c.versions, c.params, c.created_at, c.updated_at
 		FROM checks c JOIN schedules s ON s.id = c.schedule_id`+where+` ORDER BY c.name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load checks: %w", err)
@@ -232,11 +265,15 @@ func insertCheck(ctx context.Context, tx *sql.Tx, r *resolver, c *Check, now int
 	if err != nil {
 		return 0, err
 	}
+	versions, params, err := pinsJSON(c)
+	if err != nil {
+		return 0, err
+	}
 	var id int64
 	if err := tx.QueryRowContext(ctx, `INSERT INTO checks (name, description, schedule_id, attempts,
-		flap_window, flap_start, flap_stop, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.Name, c.Description, sched, c.Attempts,
-		c.Flapping.Window, c.Flapping.Start, c.Flapping.Stop, now, now).Scan(&id); err != nil {
+		flap_window, flap_start, flap_stop, versions, params, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.Name, c.Description, sched, c.Attempts,
+		c.Flapping.Window, c.Flapping.Start, c.Flapping.Stop, versions, params, now, now).Scan(&id); err != nil {
 		return 0, err
 	}
 	return id, writeCheckMembers(ctx, tx, r, id, c)
@@ -247,9 +284,13 @@ func updateCheck(ctx context.Context, tx *sql.Tx, r *resolver, id int64, c *Chec
 	if err != nil {
 		return err
 	}
+	versions, params, err := pinsJSON(c)
+	if err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE checks SET name = ?, description = ?, schedule_id = ?, attempts = ?,
-		flap_window = ?, flap_start = ?, flap_stop = ?, updated_at = ? WHERE id = ?`,
-		c.Name, c.Description, sched, c.Attempts, c.Flapping.Window, c.Flapping.Start, c.Flapping.Stop, now, id); err != nil {
+		flap_window = ?, flap_start = ?, flap_stop = ?, versions = ?, params = ?, updated_at = ? WHERE id = ?`,
+		c.Name, c.Description, sched, c.Attempts, c.Flapping.Window, c.Flapping.Start, c.Flapping.Stop, versions, params, now, id); err != nil {
 		return err
 	}
 	return writeCheckMembers(ctx, tx, r, id, c)
@@ -287,7 +328,7 @@ func writeCheckMembers(ctx context.Context, tx *sql.Tx, r *resolver, id int64, c
 			return fmt.Errorf("write check_classifiers: %w", err)
 		}
 	}
-	return nil
+	return checkPins(ctx, tx, r, c)
 }
 
 // checkClassifierSources loads the classifier overrides as check name ->

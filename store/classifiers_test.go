@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -35,6 +37,37 @@ func (c *badCodeChecker) CheckAlertCondition(src string) error {
 	c.calls = append(c.calls, "condition")
 	if strings.Contains(src, "BAD") {
 		return errBadCode
+	}
+	return nil
+}
+
+// CheckPluginParams refuses values containing BAD and names the manifest
+// does not list among its parameters.
+func (c *badCodeChecker) CheckPluginParams(manifest json.RawMessage, params map[string]string) error {
+	c.calls = append(c.calls, "params")
+	var m struct {
+		Parameters []struct {
+			Name     string `json:"name"`
+			Required bool   `json:"required"`
+		} `json:"parameters"`
+	}
+	if err := json.Unmarshal(manifest, &m); err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, p := range m.Parameters {
+		known[p.Name] = true
+		if _, ok := params[p.Name]; p.Required && !ok {
+			return fmt.Errorf("parameter %s is required", p.Name)
+		}
+	}
+	for k, v := range params {
+		if !known[k] {
+			return fmt.Errorf("unknown parameter %s", k)
+		}
+		if strings.Contains(v, "BAD") {
+			return errBadCode
+		}
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package store
 
-import "strconv"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // CodeChecker validates the code users store: Lua classifiers, trend
 // rules and alert rule conditions. The store cannot compile them itself
@@ -20,6 +23,12 @@ type CodeChecker interface {
 	// CheckAlertCondition compiles an alert rule's condition (expr-lang)
 	// and returns why it is unusable, or nil.
 	CheckAlertCondition(src string) error
+	// CheckPluginParams checks a check's parameters for a plugin against
+	// the plugin's manifest (manifest.json as stored with its version):
+	// unknown names, values that do not parse as the declared type, and
+	// required parameters without a default left unset. It returns why
+	// they are unusable, or nil.
+	CheckPluginParams(manifest json.RawMessage, params map[string]string) error
 }
 
 // Option configures Open and OpenSQLite.

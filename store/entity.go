@@ -193,6 +193,7 @@ func createOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]
 	name := *p.key()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		r := newResolver(tx)
+		r.checker = s.checker
 		if _, ok, err := r.lookup(ctx, o.kind, name); err != nil {
 			return err
 		} else if ok {
@@ -234,6 +235,7 @@ func updateOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]
 	newName := *p.key()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		r := newResolver(tx)
+		r.checker = s.checker
 		id, ok, err := r.lookup(ctx, o.kind, name)
 		if err != nil {
 			return err
@@ -382,9 +384,13 @@ func referrersOf[E any, P interface {
 // resolver turns names into ids inside one transaction, caching what it has
 // looked up. Apply preloads whole kinds; single writes look up on demand.
 type resolver struct {
-	q   querier
-	ids map[kind]map[string]int64
-	all map[kind]bool
+	q querier
+	// checker is the store's CodeChecker (nil for none), for checks that
+	// need the transaction's view of the store (a check's parameters
+	// against its plugin's manifest).
+	checker CodeChecker
+	ids     map[kind]map[string]int64
+	all     map[kind]bool
 }
 
 func newResolver(q querier) *resolver {

@@ -109,6 +109,7 @@ type Store interface {
 	HostStore
 	GroupStore
 	PluginStore
+	PluginVersionStore
 	ScheduleStore
 	CheckStore
 	ServiceStore

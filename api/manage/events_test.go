@@ -2,7 +2,9 @@ package manage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -93,6 +95,15 @@ func (refuseBad) CheckTrendRule(r store.TrendRule) error {
 func (refuseBad) CheckAlertCondition(src string) error {
 	if strings.Contains(src, "BAD") {
 		return errors.New("unknown name BAD (1:1)")
+	}
+	return nil
+}
+
+func (refuseBad) CheckPluginParams(_ json.RawMessage, params map[string]string) error {
+	for k, v := range params {
+		if strings.Contains(v, "BAD") {
+			return fmt.Errorf("parameter %s: BAD is not a value", k)
+		}
 	}
 	return nil
 }
