@@ -43,6 +43,11 @@ type PlanRun struct {
 	// Builtin plugins have neither.
 	Version string `json:"version,omitempty"`
 	SHA256  string `json:"sha256,omitempty"`
+	// Signature is the ed25519 signature of the package (package
+	// plugins/sign's text form) when it was uploaded signed; an agent
+	// told to trust certain keys refuses a package without a signature
+	// by one of them.
+	Signature string `json:"signature,omitempty"`
 	// Entrypoint is the file to run inside the unpacked package, an
 	// absolute path on the host (a Debian-installed Nagios plugin), or for
 	// builtin plugins the collector's name.

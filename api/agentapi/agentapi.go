@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -57,6 +58,10 @@ func Register(open, authed *gin.RouterGroup, d Deps) {
 type handler struct {
 	Deps
 	logger *slog.Logger
+	// skipLog remembers the skipped runs already in the system log, so
+	// a plan compiled at every poll logs each once per server run.
+	skipMu  sync.Mutex
+	skipLog map[skipped]bool
 }
 
 // enroll trades a one-time enrolment token (bearer) for an agent credential.
@@ -122,11 +127,12 @@ func (h *handler) plan(c *gin.Context) {
 	for {
 		// Watch before compiling, so a change during compilation is not missed.
 		changed := h.Store.ConfigChanged()
-		plan, etag, err := compilePlan(ctx, h.Store, host)
+		plan, etag, skips, err := compilePlan(ctx, h.Store, host)
 		if err != nil {
 			envelope.Fail(c, err)
 			return
 		}
+		h.logSkipped(ctx, host, skips)
 		if c.GetHeader("If-None-Match") != etag {
 			c.Header("ETag", etag)
 			envelope.OK(c, plan)
