@@ -5,7 +5,8 @@
 #   bash bench/run.sh --parts rw,query         # only the Prometheus comparison
 #   bash bench/run.sh --rss-series 100000      # skip the 1M-series run
 #   bash bench/run.sh --strict                 # exit 2 if a goal is missed
-# `go run ./bench/compare -h` lists every flag. Takes about 5-6 minutes on a
+#   bash bench/run.sh --parts alert            # alert latency against Prometheus + Alertmanager
+# `go run ./bench/compare -h` lists every flag. Takes about 7-8 minutes on a
 # 2-core machine (plus the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,11 @@ cd "$(dirname "$0")/.."
 PROMETHEUS="${PROMETHEUS:-/usr/bin/prometheus}"
 if [ ! -x "$PROMETHEUS" ]; then
   echo "bench: $PROMETHEUS not found: install Debian's Prometheus (apt-get install prometheus) or set PROMETHEUS=/path/to/prometheus" >&2
+  exit 1
+fi
+ALERTMANAGER="${ALERTMANAGER:-/usr/bin/prometheus-alertmanager}"
+if [ ! -x "$ALERTMANAGER" ]; then
+  echo "bench: $ALERTMANAGER not found (part alert): install Debian's Alertmanager (apt-get install prometheus-alertmanager) or set ALERTMANAGER=/path/to/alertmanager" >&2
   exit 1
 fi
 # The Debian package starts a Prometheus service; it would compete for the CPUs.
@@ -27,4 +33,4 @@ CGO_ENABLED=0 go build -trimpath -o "$out/" ./cmd/prophasis ./cmd/prophasis-agen
 go build -o "$out/compare" ./bench/compare
 echo "bench: prophasis = $out/prophasis (built now from this tree)"
 echo "bench: prometheus = $PROMETHEUS ($("$PROMETHEUS" --version 2>&1 | head -1); package $(dpkg -S "$PROMETHEUS" 2>/dev/null | cut -d: -f1 || echo unknown))"
-"$out/compare" --prophasis "$out/prophasis" --prometheus "$PROMETHEUS" "$@"
+"$out/compare" --prophasis "$out/prophasis" --prometheus "$PROMETHEUS" --alertmanager "$ALERTMANAGER" "$@"

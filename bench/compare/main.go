@@ -56,12 +56,13 @@ type config struct {
 	rssPrometheus          bool
 	nodeExporterBin        string
 	footprintDuration      time.Duration
+	alert                  alertConfig
 	progress               io.Writer
 	logger                 *slog.Logger
 	out                    *results
 }
 
-var allParts = []string{"rw", "query", "agent", "rss", "footprint"}
+var allParts = []string{"rw", "query", "agent", "rss", "footprint", "alert"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.workDir, "work-dir", "", "where the servers' data directories go (default: a new temporary directory)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the data directories and server logs")
 	fs.BoolVar(&cfg.strict, "strict", false, "exit 2 if a goal is missed")
-	parts := fs.String("parts", strings.Join(allParts, ","), "parts to run: rw (remote-write samples/s), query (query_range latency; writes the rw data untimed if rw is off), agent (results/s), rss (peak RSS), footprint (prophasis-agent against node_exporter)")
+	parts := fs.String("parts", strings.Join(allParts, ","), "parts to run: rw (remote-write samples/s), query (query_range latency; writes the rw data untimed if rw is off), agent (results/s), rss (peak RSS), footprint (prophasis-agent against node_exporter), alert (end-to-end alert latency against Prometheus + Alertmanager)")
 	order := fs.String("order", "prometheus,prophasis", "which server goes first in the compared parts")
 	fs.IntVar(&cfg.rwSeries, "rw-series", 10_000, "series in the remote-write and query parts")
 	fs.DurationVar(&cfg.rwSpan, "rw-span", 2*time.Hour, "history written per series (the queries read the last --query-range of it)")
@@ -107,6 +108,7 @@ func run(ctx context.Context, args []string) error {
 	fs.BoolVar(&cfg.rssPrometheus, "rss-prometheus", true, "measure Prometheus's peak RSS too, for scale")
 	fs.StringVar(&cfg.nodeExporterBin, "node-exporter", "/usr/bin/prometheus-node-exporter", "node_exporter to compare the agent's footprint with (apt-get install prometheus-node-exporter)")
 	fs.DurationVar(&cfg.footprintDuration, "footprint-duration", 150*time.Second, "how long the footprint part measures (plugins run every 60 s)")
+	cfg.alert.flags(fs)
 	verbose := fs.Bool("v", false, "log progress of the harness itself")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -148,6 +150,7 @@ func run(ctx context.Context, args []string) error {
 		{cfg.parts["rw"] || cfg.parts["query"], runRWPhase},
 		{cfg.parts["rss"], runRSSPhase},
 		{cfg.parts["footprint"], runFootprintPhase},
+		{cfg.parts["alert"], runAlertPhase},
 	}
 	for _, ph := range phases {
 		if !ph.on {
@@ -213,15 +216,23 @@ func (cfg *config) parse(parts, order, rss string) error {
 	case cfg.rssRounds <= 0:
 		return errors.New("--rss-samples must be positive")
 	}
+	if cfg.parts["alert"] {
+		return cfg.alert.check()
+	}
 	return nil
 }
 
 // checkBinaries fails early and clearly when a server binary is missing.
 func (cfg *config) checkBinaries() error {
-	needProm := cfg.parts["rw"] || cfg.parts["query"] || (cfg.parts["rss"] && cfg.rssPrometheus)
+	needProm := cfg.parts["rw"] || cfg.parts["query"] || (cfg.parts["rss"] && cfg.rssPrometheus) || cfg.parts["alert"]
 	if needProm {
 		if _, err := exec.LookPath(cfg.prometheusBin); err != nil {
 			return fmt.Errorf("prometheus binary %s: %w (install Debian's with `apt-get install prometheus`, or pass --prometheus PATH)", cfg.prometheusBin, err)
+		}
+	}
+	if cfg.parts["alert"] {
+		if _, err := exec.LookPath(cfg.alert.alertmanagerBin); err != nil {
+			return fmt.Errorf("alertmanager binary %s: %w (install Debian's with `apt-get install prometheus-alertmanager`, or pass --alertmanager PATH)", cfg.alert.alertmanagerBin, err)
 		}
 	}
 	if _, err := exec.LookPath(cfg.prophasisBin); err != nil {
@@ -245,6 +256,9 @@ func (cfg *config) header(w io.Writer) {
 	fmt.Fprintf(w, "prophasis: %s (%s)\n", cfg.prophasisBin, firstLine(cfg.prophasisBin, "version"))
 	if cfg.parts["rw"] || cfg.parts["query"] || cfg.rssPrometheus {
 		fmt.Fprintf(w, "prometheus: %s (%s)\n", cfg.prometheusBin, firstLine(cfg.prometheusBin, "--version"))
+	}
+	if cfg.parts["alert"] {
+		fmt.Fprintf(w, "alertmanager: %s (%s)\n", cfg.alert.alertmanagerBin, firstLine(cfg.alert.alertmanagerBin, "--version"))
 	}
 	fmt.Fprintf(w, "parts: %s; servers run one at a time, order %s\n\n", strings.Join(sortedParts(cfg.parts), ","), strings.Join(cfg.order, " then "))
 }
