@@ -137,6 +137,15 @@ func (c *compiler) load(ctx context.Context, st store.Store, bad func(check, plu
 			if !ok {
 				continue
 			}
+			if pin := ch.Versions[name]; pin != "" && pin != p.Version {
+				// A pinned version is judged by its own classifier.
+				v, err := st.PluginVersion(ctx, name, pin)
+				if err != nil {
+					bad(ch.Name, name, fmt.Errorf("pinned version %s: %w", pin, err))
+				} else {
+					p.Kind, p.Classifier, p.History = v.Kind, v.Classifier, v.History
+				}
+			}
 			source := p.Classifier
 			if s, ok := ch.Classifiers[name]; ok && s != "" {
 				source = s
