@@ -123,6 +123,10 @@ func (a *Alerting) Run(ctx context.Context) error {
 	now := time.Now()
 	for _, k := range acks {
 		if k.Expires != 0 && k.Expires <= now.UnixMilli() {
+			// Expired while the server was down: gone from the store too.
+			if err := a.st.DeleteAck(ctx, k.SubjectKey); err != nil && !errors.Is(err, store.ErrNotFound) {
+				a.logger.Warn("delete expired acknowledgement", "subject", k.SubjectKey, "err", err)
+			}
 			continue
 		}
 		if err := a.mgr.Acknowledge(ctx, k.SubjectKey, toAlertAck(k)); err != nil {
