@@ -7,6 +7,7 @@
 //	prophasis states                 current states of checks, hosts and trend rules
 //	prophasis classify test ...      what a classifier says over a history or stored results
 //	prophasis trend backtest ...     when a trend rule would have changed state
+//	prophasis plugin new|lint|test|pack|keygen|sign|push ...   write, check, package and upload plugins
 //	prophasis loadgen [flags]        simulate agents for capacity planning
 //	prophasis version
 //
@@ -38,6 +39,7 @@ var commands = map[string]command{
 	"states":   {"current states of checks, hosts and trend rules (--host, --state)", runStates},
 	"classify": {"classify test --plugin P (--host H | --history FILE): what a classifier says", runClassify},
 	"trend":    {"trend backtest (NAME | -f FILE): when a trend rule would have changed state", runTrend},
+	"plugin":   {"plugin new|lint|test|pack|keygen|sign|push: write, check, package and upload plugins", runPlugin},
 	"loadgen":  {"simulate agents pushing results, for capacity planning", runLoadgen},
 	"version":  {"print the version", runVersion},
 }
@@ -67,7 +69,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: prophasis COMMAND [flags]\n\ncommands:")
-	for _, n := range []string{"serve", "apply", "export", "token", "states", "classify", "trend", "loadgen", "version"} {
+	for _, n := range []string{"serve", "apply", "export", "token", "states", "classify", "trend", "plugin", "loadgen", "version"} {
 		fmt.Fprintf(os.Stderr, "  %-9s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(os.Stderr, "\nprophasis COMMAND -h shows a command's flags.")
