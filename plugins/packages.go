@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/prophasis/prophasis/plugins/archive"
@@ -28,16 +29,24 @@ var ErrNoPackageForKind = errors.New("plugins of this kind take no package")
 // whole package or none.
 type Packages struct {
 	dir    string
-	st     store.PluginStore
+	st     PackageIndex
 	logger *slog.Logger
 	// mu serialises uploads, so removing an unused package cannot race
 	// with another plugin taking it up. Uploads are rare.
 	mu sync.Mutex
 }
 
+// PackageIndex is what Packages reads to know which packages are in use:
+// the plugins (their current package) and every version the registry keeps.
+// store.Store is one.
+type PackageIndex interface {
+	store.PluginStore
+	store.PluginVersionStore
+}
+
 // NewPackages returns the package store kept in dir (the server passes
 // DATA/plugins), creating dir if needed.
-func NewPackages(dir string, st store.PluginStore, logger *slog.Logger) (*Packages, error) {
+func NewPackages(dir string, st PackageIndex, logger *slog.Logger) (*Packages, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("plugin packages: %w", err)
 	}
@@ -124,25 +133,22 @@ func (p *Packages) write(sha string, body []byte) error {
 	return nil
 }
 
-// Prune deletes every package no plugin uses (a deleted plugin's, say) and
-// uploads a crash cut short. The server runs it at start.
+// Prune deletes every package neither a plugin nor a kept version uses (a
+// deleted plugin's or version's, say) and uploads a crash cut short. The
+// server runs it at start.
 func (p *Packages) Prune(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	all, err := p.st.Plugins(ctx)
+	used, err := p.used(ctx)
 	if err != nil {
 		return fmt.Errorf("prune plugin packages: %w", err)
-	}
-	used := map[string]bool{}
-	for _, pl := range all {
-		used[pl.SHA256+".tar.gz"] = true
 	}
 	entries, err := os.ReadDir(p.dir)
 	if err != nil {
 		return fmt.Errorf("prune plugin packages: %w", err)
 	}
 	for _, e := range entries {
-		if used[e.Name()] {
+		if used[strings.TrimSuffix(e.Name(), ".tar.gz")] && strings.HasSuffix(e.Name(), ".tar.gz") {
 			continue
 		}
 		if err := os.Remove(filepath.Join(p.dir, e.Name())); err != nil {
@@ -153,20 +159,69 @@ func (p *Packages) Prune(ctx context.Context) error {
 	return nil
 }
 
-// removeUnused deletes package sha unless a plugin still uses it. Failure
-// only leaves a file behind, so it is logged, not returned.
-func (p *Packages) removeUnused(ctx context.Context, sha string) {
+// used returns the hashes of every package a plugin or a version uses.
+func (p *Packages) used(ctx context.Context) (map[string]bool, error) {
 	all, err := p.st.Plugins(ctx)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, pl := range all {
+		if pl.SHA256 != "" {
+			used[pl.SHA256] = true
+		}
+		vs, err := p.st.PluginVersions(ctx, pl.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vs {
+			used[v.SHA256] = true
+		}
+	}
+	return used, nil
+}
+
+// removeUnused deletes package sha unless a plugin or a version still
+// uses it. Failure only leaves a file behind, so it is logged, not
+// returned. The caller holds p.mu.
+func (p *Packages) removeUnused(ctx context.Context, sha string) {
+	used, err := p.used(ctx)
 	if err != nil {
 		p.logger.Warn("old plugin package kept", "sha256", sha, "err", err)
 		return
 	}
-	for _, pl := range all {
-		if pl.SHA256 == sha {
-			return
-		}
+	if used[sha] {
+		return
 	}
 	if err := os.Remove(p.path(sha)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		p.logger.Warn("old plugin package kept", "sha256", sha, "err", err)
 	}
+}
+
+// publish stores body as package sha and runs record (which makes a
+// plugin or version use it), under the lock that keeps removals from
+// racing with it. When record fails, a package nothing uses is removed
+// again: a refused upload leaves nothing behind.
+func (p *Packages) publish(ctx context.Context, sha string, body []byte, record func() error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, statErr := os.Stat(p.path(sha))
+	if err := p.write(sha, body); err != nil {
+		return err
+	}
+	if err := record(); err != nil {
+		if statErr != nil {
+			p.removeUnused(ctx, sha)
+		}
+		return err
+	}
+	return nil
+}
+
+// forget removes package sha if nothing uses it any more (after a version
+// was deleted).
+func (p *Packages) forget(ctx context.Context, sha string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.removeUnused(ctx, sha)
 }
