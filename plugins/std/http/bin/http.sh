@@ -42,10 +42,8 @@ https://*) scheme=https port=443 ;;
 esac
 rest=${url#*://}
 hostport=${rest%%/*}
-path=/${rest#"$hostport"}
-path=/${path#/}
-path=${path#/}
-path=/$path
+path=${rest#"$hostport"}
+[ -n "$path" ] || path=/
 host=$hostport
 case $hostport in
 \[*\]:*) host=${hostport%:*} port=${hostport##*:} ;;
