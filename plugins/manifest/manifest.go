@@ -101,7 +101,8 @@ type Parameter struct {
 	Type string `json:"type"`
 	// Default is the value when a check sets none, written as a JSON value
 	// of the type (a duration as a string, "30s"); nil means none, which
-	// Required then demands.
+	// Required then demands. Parse decodes numbers as json.Number; Defaults
+	// gives every default as the string a check would set.
 	Default any `json:"default,omitempty"`
 	// Required: a check must set it (when there is no default).
 	Required    bool   `json:"required,omitempty"`

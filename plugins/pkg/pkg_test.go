@@ -192,6 +192,8 @@ func TestReadRefuses(t *testing.T) {
 	f(`unknown field "colour"`, file{name: "manifest.json", body: `{"colour":1}`}, script, cls)
 	f(`manifest: version "1": not a semantic version`, file{name: "manifest.json", body: strings.Replace(testManifest, "1.0.0", "1", 1)}, script, cls)
 	f(`classifier "c.lua": not a regular file`, mf, script)
+	f(`manifest.json must be a regular file, not a link`, file{name: "m", body: testManifest}, script, cls,
+		file{name: "manifest.json", typ: tar.TypeLink, link: "m"})
 	f(`entrypoint "run.sh" is not in the archive`, mf, cls)
 	f(`entrypoint "run.sh" is not executable (mode 0644)`, mf, cls, file{name: "run.sh", body: "#!/bin/sh\n"})
 	f(`c.lua": more than 65536 bytes`, mf, script, file{name: "c.lua", body: strings.Repeat("-", 65537)})

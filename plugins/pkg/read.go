@@ -185,6 +185,9 @@ func (p *Package) collect(body []byte) (files map[string][]byte, links map[strin
 		name := path.Clean(h.Name)
 		switch h.Typeflag {
 		case tar.TypeLink:
+			if name == manifest.FileName {
+				return nil, nil, fmt.Errorf("%w: %s must be a regular file, not a link", ErrInvalid, name)
+			}
 			links[name] = path.Clean(h.Linkname)
 			continue
 		case tar.TypeReg:

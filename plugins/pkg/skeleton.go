@@ -22,15 +22,24 @@ var SkeletonKinds = []string{"exec", "nagios", "munin"}
 // README and a test fixture whose expectations pass. The example measures
 // how full the file system holding a path is (df -P), so it runs anywhere.
 // It returns the files written, relative to dir.
-func Skeleton(dir, name, kind string) ([]string, error) {
+func Skeleton(dir, name, kind string) (_ []string, rerr error) {
 	m := skeletonManifest(name, kind)
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("plugin name %q: %w", name, err)
 	}
-	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case err == nil && len(entries) > 0:
 		return nil, fmt.Errorf("%s exists and is not empty: choose another --dir", dir)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return nil, err
+	case err != nil:
+		// Created here: on failure, nothing half-written stays behind.
+		defer func() {
+			if rerr != nil {
+				os.RemoveAll(dir)
+			}
+		}()
 	}
 	var mf bytes.Buffer
 	enc := json.NewEncoder(&mf)
