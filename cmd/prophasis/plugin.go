@@ -247,9 +247,10 @@ func pluginTest(_ context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		steps, err := pkg.RunFixture(p, fx)
-		if err != nil {
+		if err != nil && !errors.Is(err, pkg.ErrFixtureAborted) {
 			return err
 		}
+		aborted := err
 		fmt.Fprintf(stdout, "%s: %s %s, history %d\n", name, p.Manifest.Name, p.Manifest.Version, p.Manifest.HistoryN())
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "TIME\tVALUE\tMESSAGE\tSTATE\tEXPECT\tOK")
@@ -274,6 +275,9 @@ func pluginTest(_ context.Context, args []string, stdout io.Writer) error {
 				orDash(oneLine(s.Message, 60)), state, expect, ok)
 		}
 		tw.Flush()
+		if aborted != nil {
+			return fmt.Errorf("%s: %w", name, aborted)
+		}
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d results did not get the state expected", failed, total)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/prophasis/prophasis/rules/classify"
 )
@@ -56,7 +57,17 @@ const (
 	FixtureStart = int64(1767225600000)
 	// MaxFixtureResults bounds a fixture's results.
 	MaxFixtureResults = 10000
+	// FixtureTimeout bounds a whole replay: honest classifiers take
+	// microseconds a result, so 10 000 results fit easily, while a
+	// classifier that runs into its time limit at every result cannot hold
+	// a caller (the registry linting an upload) for minutes.
+	FixtureTimeout = 5 * time.Second
 )
+
+// ErrFixtureAborted is returned by RunFixture when the replay stopped
+// early: the classifier ran out of time or memory, or the replay took
+// longer than FixtureTimeout.
+var ErrFixtureAborted = errors.New("fixture replay stopped")
 
 // ParseFixture decodes a fixture: a JSON array of FixtureResult objects,
 // oldest first, at most 1 MiB and MaxFixtureResults entries. Unknown fields
@@ -108,9 +119,13 @@ type fixtureEntry struct {
 // "unknown" for the result being judged and the earlier results' states
 // as the classifier returned them. A result not newer than the newest so
 // far joins the history without being classified. It returns one step per
-// result; an error only when the classifier does not compile or the
-// fixture is unusable.
+// result; an error only when the classifier does not compile, the fixture
+// is unusable or the replay stopped early (ErrFixtureAborted: the
+// classifier hit its time or memory limit, or the whole replay
+// FixtureTimeout; the steps so far come with it).
 func RunFixture(p *Package, fixture []FixtureResult) ([]FixtureStep, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), FixtureTimeout)
+	defer cancel()
 	src, name := p.Classifier, p.Manifest.Name
 	if src == "" {
 		src, name = classify.DefaultSource(p.Manifest.Kind), name+" (default)"
@@ -151,7 +166,7 @@ func RunFixture(p *Package, fixture []FixtureResult) ([]FixtureStep, error) {
 			ring = slices.Delete(ring, 0, len(ring)-n)
 		}
 		fillHistory(&h, ring)
-		st, err := cls.Classify(context.Background(), h)
+		st, err := cls.Classify(ctx, h)
 		ring[len(ring)-1].state = st
 		step.State = st.String()
 		step.OK = r.Expect == "" || r.Expect == step.State
@@ -159,6 +174,9 @@ func RunFixture(p *Package, fixture []FixtureResult) ([]FixtureStep, error) {
 			step.Error = err.Error()
 		}
 		steps = append(steps, step)
+		if errors.Is(err, classify.ErrTimeout) || errors.Is(err, classify.ErrMemory) || ctx.Err() != nil {
+			return steps, fmt.Errorf("%w at result %d: %v", ErrFixtureAborted, len(steps)-1, err)
+		}
 	}
 	return steps, nil
 }

@@ -255,6 +255,10 @@ func (l *linter) fixtures() {
 			continue
 		}
 		steps, err := RunFixture(l.p, fx)
+		if errors.Is(err, ErrFixtureAborted) {
+			l.add(SeverityError, "tests", "%s: %v", name, err)
+			return // another fixture would stop the same way
+		}
 		if err != nil {
 			continue // the classifier rule reported it
 		}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prophasis/prophasis/plugins/archive"
 	"github.com/prophasis/prophasis/plugins/manifest"
@@ -384,5 +385,28 @@ func TestSkeletonScriptRuns(t *testing.T) {
 	}
 	if err := json.Unmarshal(out, &res); err != nil || res.Value == nil || *res.Value < 0 || *res.Value > 100 || !strings.HasSuffix(res.Message, "% used") {
 		t.Fatalf("output %s: %+v, %v", out, res, err)
+	}
+}
+
+func TestRunFixtureStopsASlowClassifier(t *testing.T) {
+	p := &Package{Manifest: manifest.Manifest{Name: "slow", Kind: "exec"}, Classifier: `while true do end`}
+	fx := make([]FixtureResult, 1000)
+	start := time.Now()
+	steps, err := RunFixture(p, fx)
+	if !errors.Is(err, ErrFixtureAborted) || len(steps) != 1 || !strings.Contains(err.Error(), "time limit") {
+		t.Fatalf("RunFixture = %d steps, %v", len(steps), err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %s", d)
+	}
+	p.Fixtures = map[string][]byte{"tests/a.json": []byte(`[{"value": 1}]`), "tests/b.json": []byte(`[{"value": 1}]`)}
+	n := 0
+	for _, f := range Lint(p) {
+		if f.Rule == "tests" && strings.Contains(f.Message, "fixture replay stopped") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d aborted fixtures reported, want 1 (Lint stops at the first)", n)
 	}
 }
