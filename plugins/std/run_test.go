@@ -404,7 +404,7 @@ func ntpServer(t *testing.T, skew time.Duration) string {
 			resp[3] = 0xec            // precision 2^-20
 			copy(resp[12:16], "TEST")
 			binary.BigEndian.PutUint64(resp[16:], ntpTime(now.Add(-time.Minute))) // reference
-			copy(resp[24:32], buf[40:48])                                        // originate = client's transmit
+			copy(resp[24:32], buf[40:48])                                         // originate = client's transmit
 			binary.BigEndian.PutUint64(resp[32:], ntpTime(now))                   // receive
 			binary.BigEndian.PutUint64(resp[40:], ntpTime(time.Now().Add(skew)))  // transmit
 			pc.WriteTo(resp, addr)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,6 +22,7 @@ import (
 	"github.com/prophasis/prophasis/agent/pluginout"
 	"github.com/prophasis/prophasis/agent/runner"
 	"github.com/prophasis/prophasis/plugins/manifest"
+	"github.com/prophasis/prophasis/plugins/pkg"
 	"github.com/prophasis/prophasis/plugins/std"
 	"github.com/prophasis/prophasis/rules/classify"
 )
@@ -223,62 +223,53 @@ func TestManifests(t *testing.T) {
 	}
 }
 
-// step is one result of a fixture, oldest first, with the state the
-// classifier must give it.
-type step struct {
-	Timestamp int64    `json:"timestamp"`
-	Value     *float64 `json:"value"`
-	Message   string   `json:"message"`
-	ExitCode  *int     `json:"exit_code"`
-	Expect    string   `json:"expect"`
-}
-
-// replay classifies each step of a fixture as the engine does: with the
-// last history results, newest first, the newest's state "unknown" and the
-// earlier ones' what the classifier gave them.
-func replay(t *testing.T, c *classify.Classifier, history int, steps []step) []string {
+// fixture reads dir/tests/history.json with the package format's reader.
+func fixture(t *testing.T, dir string) []pkg.FixtureResult {
 	t.Helper()
-	type past struct {
-		step
-		state classify.State
+	b, err := os.ReadFile(filepath.Join(dir, "tests", "history.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	var ring []past // newest first
-	var got []string
-	for _, s := range steps {
-		ring = append([]past{{step: s, state: classify.Unknown}}, ring...)
-		if len(ring) > history {
-			ring = ring[:history]
-		}
-		var h classify.History
-		for i, r := range ring {
-			v := math.NaN()
-			if r.Value != nil {
-				v = *r.Value
-			}
-			e := -1
-			if r.ExitCode != nil {
-				e = *r.ExitCode
-			}
-			st := r.state
-			if i == 0 {
-				st = classify.Unknown
-			}
-			h.Values = append(h.Values, v)
-			h.Messages = append(h.Messages, r.Message)
-			h.Timestamps = append(h.Timestamps, r.Timestamp)
-			h.ExitStatuses = append(h.ExitStatuses, e)
-			h.States = append(h.States, st)
-		}
-		st, err := c.Classify(context.Background(), h)
-		if err != nil {
-			t.Errorf("step at %d (%q): %v", s.Timestamp, s.Message, err)
-		}
-		ring[0].state = st
-		got = append(got, st.String())
+	fx, err := pkg.ParseFixture(b)
+	if err != nil {
+		t.Fatalf("%s: %v", dir, err)
 	}
-	return got
+	return fx
 }
 
+// readPackage packs dir as `prophasis plugin pack` would and reads it back.
+func readPackage(t *testing.T, dir string) *pkg.Package {
+	t.Helper()
+	p, err := pkg.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("%s: %v", dir, err)
+	}
+	return p
+}
+
+// TestPackages packs every plugin and lints it: no error and no warning.
+func TestPackages(t *testing.T) {
+	for _, dir := range pluginDirs(t) {
+		t.Run(dir, func(t *testing.T) {
+			p := readPackage(t, dir)
+			for _, f := range pkg.Lint(p) {
+				// One stacked graph of a labelled metric (CPU time by
+				// mode, processes by state) stacks its series; the
+				// linter counts graphs, not series.
+				if f.Severity == pkg.SeverityWarning && strings.Contains(f.Message, "the only stacked graph") &&
+					(dir == "cpu" || dir == "processes") {
+					continue
+				}
+				t.Errorf("lint: %s", f)
+			}
+		})
+	}
+}
+
+// TestClassifiers compiles every classifier and replays its fixture as the
+// rules engine does (pkg.RunFixture: the last history results, newest
+// first, states[1] "unknown" and the earlier results' states as the
+// classifier returned them); every result must get the state it expects.
 func TestClassifiers(t *testing.T) {
 	for _, dir := range pluginDirs(t) {
 		t.Run(dir, func(t *testing.T) {
@@ -287,41 +278,37 @@ func TestClassifiers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := classify.Compile(m.Name, string(src))
-			if err != nil {
+			if _, err := classify.Compile(m.Name, string(src)); err != nil {
 				t.Fatal(err)
 			}
-			b, err := os.ReadFile(filepath.Join(dir, "tests", "history.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			dec := json.NewDecoder(bytes.NewReader(b))
-			dec.DisallowUnknownFields()
-			var steps []step
-			if err := dec.Decode(&steps); err != nil {
-				t.Fatalf("tests/history.json: %v", err)
-			}
-			if len(steps) < 2 {
-				t.Fatalf("tests/history.json has %d steps", len(steps))
+			fx := fixture(t, dir)
+			if len(fx) < 2 {
+				t.Fatalf("tests/history.json has %d results", len(fx))
 			}
 			seen := map[string]bool{}
-			for i, s := range steps {
-				if _, ok := classify.ParseState(s.Expect); !ok {
-					t.Fatalf("step %d expects %q, no state", i, s.Expect)
+			for i, r := range fx {
+				if r.Expect == "" || r.ExitCode == nil || r.Timestamp == 0 {
+					t.Errorf("result %d: want expect, exit_code and timestamp in every result", i)
 				}
-				if i > 0 && s.Timestamp <= steps[i-1].Timestamp {
-					t.Errorf("step %d: timestamps must grow", i)
+				if i > 0 && r.Timestamp <= fx[i-1].Timestamp {
+					t.Errorf("result %d: timestamps must grow", i)
 				}
-				seen[s.Expect] = true
+				seen[r.Expect] = true
 			}
-			got := replay(t, c, m.History, steps)
+			steps, err := pkg.RunFixture(readPackage(t, dir), fx)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for i, s := range steps {
-				if got[i] != s.Expect {
+				if s.Error != "" {
+					t.Errorf("result %d: %s", i, s.Error)
+				}
+				if !s.OK {
 					v := "null"
 					if s.Value != nil {
 						v = strconv.FormatFloat(*s.Value, 'g', -1, 64)
 					}
-					t.Errorf("step %d (value %s, %q, exit %v): %s, want %s", i, v, s.Message, deref(s.ExitCode), got[i], s.Expect)
+					t.Errorf("result %d (value %s, %q, exit %d): %s, want %s", i, v, s.Message, s.ExitCode, s.State, s.Expect)
 				}
 			}
 			// Every fixture shows the plugin fine and something wrong.
@@ -330,13 +317,6 @@ func TestClassifiers(t *testing.T) {
 			}
 		})
 	}
-}
-
-func deref(p *int) any {
-	if p == nil {
-		return nil
-	}
-	return *p
 }
 
 // ran is one run of a plugin on this machine, parsed by the agent's parser.
@@ -462,17 +442,17 @@ func run(t *testing.T, dir string, params map[string]string) ran {
 // classifyRun classifies one run as the first result the plugin ever had.
 func classifyRun(t *testing.T, dir string, r ran) string {
 	t.Helper()
-	m := readManifest(t, dir)
-	src, err := os.ReadFile(filepath.Join(dir, m.Classifier))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := classify.Compile(m.Name, string(src))
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := r.ExitStatus
-	return replay(t, c, m.History, []step{{Timestamp: time.Now().UnixMilli(), Value: r.Value, Message: r.Message, ExitCode: &e}})[0]
+	steps, err := pkg.RunFixture(readPackage(t, dir), []pkg.FixtureResult{{
+		Timestamp: time.Now().UnixMilli(), Value: r.Value, Message: r.Message, ExitCode: &e,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps[0].Error != "" {
+		t.Errorf("%s: classifier: %s", dir, steps[0].Error)
+	}
+	return steps[0].State
 }
 
 // wantStatus fails unless r has the exit status and its message matches re.

@@ -1,5 +1,6 @@
 -- cpu: the value is the busy percent of all CPUs since the previous run; the
 -- message carries iowait and steal ("cpu 12.0% busy ... (iowait 1.0%, steal 0.0%)").
+if n == 0 then return "unknown" end
 if isMissing(values[1]) then return "unknown" end
 local function busy(x) return function(v) return v >= x end end
 -- saturated for five runs in a row: work is queueing

@@ -1,6 +1,7 @@
 -- disk: the value is the used percent of the fullest real filesystem; the
 -- message names it ("fullest: /var 91.0% used, 3 filesystems"). The trend
 -- rule "fill" predicts, per filesystem, when each will be full.
+if n == 0 then return "unknown" end
 if isMissing(values[1]) then
   -- no disk filesystem at all (a diskless container) is nothing to fix
   if matches(messages[1], "^no disk filesystem mounted") then return "ok" end

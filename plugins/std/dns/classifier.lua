@@ -1,5 +1,6 @@
 -- dns: exit 0 the name resolves (to the expected address, when one is
 -- set), 1 slowly, 2 not at all or to other addresses, 3 cannot tell.
+if n == 0 then return "unknown" end
 local e = exit_codes[1]
 local function failed(x) return x == 2 end
 if e == 0 then return "ok" end

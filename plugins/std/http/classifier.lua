@@ -2,6 +2,7 @@
 -- certificate days); the value is the response time in seconds; the
 -- message has "certificate: N days left" or check_http's
 -- "Certificate '...' expires in N day(s)" for HTTPS.
+if n == 0 then return "unknown" end
 local e = exit_codes[1]
 if e ~= 0 and e ~= 1 and e ~= 2 then return "unknown" end
 -- a certificate about to expire (or expired) breaks every client

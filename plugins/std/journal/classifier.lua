@@ -1,5 +1,6 @@
 -- journal: the value is error entries per minute over the window; the exit
 -- code carries the check's own thresholds (parameters warning, critical).
+if n == 0 then return "unknown" end
 if isMissing(values[1]) then return "unknown" end
 local function above(x) return function(v) return v >= x end end
 -- a flood of errors: 60 a minute, for two runs

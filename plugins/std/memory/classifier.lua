@@ -1,4 +1,5 @@
 -- memory: the value is the percent of memory in use (total minus available).
+if n == 0 then return "unknown" end
 if isMissing(values[1]) then return "unknown" end
 local function above(x) return function(v) return v >= x end end
 -- nearly nothing left: the OOM killer is close

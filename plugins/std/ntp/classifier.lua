@@ -1,5 +1,6 @@
 -- ntp: the value is the clock's offset in seconds; none when no NTP
 -- source answered (exit 3), which says nothing about the clock: unknown.
+if n == 0 then return "unknown" end
 if isMissing(values[1]) then return "unknown" end
 local o = math.abs(values[1])
 -- a second or more: TLS, Kerberos, distributed databases start failing

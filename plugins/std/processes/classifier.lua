@@ -1,5 +1,6 @@
 -- processes: the value is the number of processes; the message starts
 -- "312 processes (2 running, 0 blocked, 1 zombie)".
+if n == 0 then return "unknown" end
 if isMissing(values[1]) then return "unknown" end
 local function count(m, what)
   return tonumber(capture(m, "([0-9]+) " .. what) or "") or 0
