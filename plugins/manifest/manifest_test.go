@@ -102,7 +102,20 @@ func TestParseErrors(t *testing.T) {
 	f("{\n\"name\": \"x\",\n}", "invalid JSON at line 3")
 	f(`{"name": "x"`, "unexpected end")
 	f(`{} {}`, "unexpected data after")
+	f("{\"name\": \"a\",\n \"name\": \"b\"}", `field "name" appears twice (line 2)`)
+	f(`{"parameters": [{"name": "a", "type": "int", "name": "b"}]}`, `field "name" appears twice`)
+	f(`{"graphs": [{"metric": "value", "chart": "line", "min": 0, "min": 1}]}`, `field "min" appears twice`)
 	f(`{"name": "`+strings.Repeat("a", MaxBytes)+`"}`, "more than 262144")
+}
+
+func TestParseNoFalseDuplicates(t *testing.T) {
+	// The same key in sibling objects, and keys whose values are arrays
+	// and objects, are not duplicates.
+	in := `{"parameters": [{"name": "a", "type": "int"}, {"name": "b", "type": "int"}],
+	  "args": ["name", "name"], "graphs": [{"metric": "value", "chart": "line"}], "name": "x"}`
+	if _, err := Parse([]byte(in)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestValidateErrors(t *testing.T) {

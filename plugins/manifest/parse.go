@@ -33,7 +33,63 @@ func Parse(data []byte) (Manifest, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Manifest{}, fmt.Errorf("manifest: unexpected data after the JSON object")
 	}
+	// encoding/json keeps the last of two equal keys; a reader of the file
+	// may well believe the first, so two are refused.
+	if err := duplicateKeys(data); err != nil {
+		return Manifest{}, fmt.Errorf("manifest: %w", err)
+	}
 	return m, nil
+}
+
+// duplicateKeys reports the first object key that appears twice in the
+// same object of data (valid JSON).
+func duplicateKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	type frame struct {
+		keys   map[string]bool
+		object bool
+		expect bool // the next string token is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if top != nil && top.object {
+					top.expect = true // the container is the value
+				}
+				stack = append(stack, &frame{keys: map[string]bool{}, object: d == '{', expect: d == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		if top == nil || !top.object {
+			continue
+		}
+		if top.expect {
+			k, _ := tok.(string)
+			if top.keys[k] {
+				return fmt.Errorf("field %q appears twice (line %d)", k, line(data, dec.InputOffset()))
+			}
+			top.keys[k] = true
+			top.expect = false
+			continue
+		}
+		top.expect = true // a scalar value; a key follows
+	}
 }
 
 // describeJSONError turns a decoding error into a message naming the field
