@@ -1,7 +1,8 @@
 // Package manage is the management REST API of Prophasis: create, read,
 // update and delete hosts, host groups, plugins, schedules, checks, services,
 // alert rules, trend rules, silences, alert modules (secrets redacted),
-// users and API tokens; read the message log, the rules engine's events and
+// plugin versions (upload, list with the hosts running each, rollback,
+// delete), users and API tokens; read the message log, the rules engine's events and
 // the system log; apply and export the configuration as one document
 // (configuration as code); show the rules engine's current states, test
 // classifiers and backtest trend rules; show open alerts, acknowledge them,
@@ -37,13 +38,15 @@ const (
 
 // handlers holds what every handler needs.
 type handlers struct {
-	st     store.Store
-	msgs   MessageReader
-	pkgs   PackageStore
-	rules  Rules
-	alerts Alerts
-	tester ModuleTester
-	logger *slog.Logger
+	st   store.Store
+	msgs MessageReader
+	pkgs PackageStore
+	// registry is the plugin registry; nil answers its routes 503.
+	registry Registry
+	rules    Rules
+	alerts   Alerts
+	tester   ModuleTester
+	logger   *slog.Logger
 }
 
 // MessageReader reads the message log (msglog.Reader). It must be safe for
@@ -60,6 +63,9 @@ type Deps struct {
 	Messages MessageReader
 	// Packages serves PUT /plugins/{name}/package; nil answers 503.
 	Packages PackageStore
+	// Registry serves POST /plugin-packages and a plugin's versions,
+	// rollback and version deletion; nil answers those 503.
+	Registry Registry
 	// Rules serves GET /states, POST /classifier-test and POST
 	// /trend-rules/backtest; nil answers 503.
 	Rules Rules
@@ -81,7 +87,7 @@ func Register(g *gin.RouterGroup, d Deps) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	st := d.Store
-	h := &handlers{st: st, msgs: d.Messages, pkgs: d.Packages, rules: d.Rules, alerts: d.Alerts, tester: d.ModuleTester,
+	h := &handlers{st: st, msgs: d.Messages, pkgs: d.Packages, registry: d.Registry, rules: d.Rules, alerts: d.Alerts, tester: d.ModuleTester,
 		logger: logger.With("component", "manage")}
 	read := auth.Require(store.RoleViewer, store.RoleAdmin)
 	write := auth.Require(store.RoleAdmin)
@@ -102,6 +108,7 @@ func Register(g *gin.RouterGroup, d Deps) {
 		list: st.Plugins, get: st.Plugin, create: st.CreatePlugin, update: st.UpdatePlugin, delete: st.DeletePlugin,
 	}.register(g, h, read, write)
 	g.PUT("/plugins/:name/package", write, h.putPackage)
+	registerPluginVersions(g, h, read, write)
 	resource[store.Schedule]{
 		path: "schedules", kind: "schedule",
 		list: st.Schedules, get: st.Schedule, create: st.CreateSchedule, update: st.UpdateSchedule, delete: st.DeleteSchedule,
