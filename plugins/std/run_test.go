@@ -273,6 +273,47 @@ func TestJournalRuns(t *testing.T) {
 	}
 	r = run(t, "journal", map[string]string{"window": "ten"})
 	wantStatus(t, r, 3, `^parameter window "ten" is not a whole number of minutes$`)
+
+	// A stand-in journalctl: 30 error entries in the window (-o json, one
+	// line each), the newest "kernel: I/O error" (-o cat); any entry at
+	// all for the first probe (-n 1 -o short-unix). It records its
+	// arguments, to check what the plugin asks.
+	d := publicDir(t)
+	fake := filepath.Join(d, "journalctl")
+	writeFile(t, fake, `#!/bin/sh
+echo "$*" >>"$(dirname "$0")/args"
+case "$*" in
+*"-o short-unix"*) echo "1763683200.000000 host kernel: booted" ;;
+*"-o json"*) i=0; while [ $i -lt ${ENTRIES:-30} ]; do echo '{"MESSAGE":"I/O error"}'; i=$((i+1)); done ;;
+*"-o cat"*) echo "kernel: I/O error, dev sda, sector 1234" ;;
+esac
+`, 0o755)
+	writeFile(t, filepath.Join(d, "args"), "", 0o666)
+	r = run(t, "journal", map[string]string{"journalctl": fake})
+	wantStatus(t, r, 1, `^30 entries of priority err or worse in the last 10 min; last: kernel: I/O error, dev sda, sector 1234$`)
+	if v := wantValue(t, r); v != 3 {
+		t.Errorf("value %v, want 3 a minute", v)
+	}
+	if v, _ := r.metric("entries"); v != 30 {
+		t.Errorf("entries %v, want 30", v)
+	}
+	wantGraphs(t, "journal", r)
+	wantClass(t, "journal", r, "minor")
+	args, _ := os.ReadFile(filepath.Join(d, "args"))
+	if !strings.Contains(string(args), "-p err --since -10min -o json") {
+		t.Errorf("journalctl called with %q", args)
+	}
+	r = run(t, "journal", map[string]string{"journalctl": fake, "window": "60", "priority": "crit", "critical": "0.5"})
+	wantStatus(t, r, 2, `^30 entries of priority crit or worse in the last 60 min; last: `)
+	wantClass(t, "journal", r, "major")
+
+	// An empty journal: unknown, never "0 errors".
+	empty := filepath.Join(d, "empty-journalctl")
+	writeFile(t, empty, "#!/bin/sh\nexit 0\n", 0o755)
+	r = run(t, "journal", map[string]string{"journalctl": empty})
+	wantStatus(t, r, 3, "^the journal has no entries")
+	r = run(t, "journal", map[string]string{"journalctl": filepath.Join(d, "nope")})
+	wantStatus(t, r, 3, "^journalctl not found")
 }
 
 func TestHTTPRuns(t *testing.T) {
