@@ -186,20 +186,12 @@ func (l *linter) graphs() {
 	if len(l.m.Graphs) == 0 {
 		l.add(SeverityWarning, "graphs", "no graph hints: dashboards fall back to a line chart of the value")
 	}
-	stacked := 0
-	for _, g := range l.m.Graphs {
-		if g.Chart == "stacked" {
-			stacked++
-		}
-	}
 	for i, g := range l.m.Graphs {
 		switch {
 		case g.Metric == "state" && g.Chart != "state" && g.Chart != "":
 			l.add(SeverityWarning, "graphs", "graphs[%d]: the state series is best shown as chart \"state\", not %q", i, g.Chart)
 		case g.Metric != "state" && g.Chart == "state":
 			l.add(SeverityWarning, "graphs", "graphs[%d] %q: chart \"state\" is for the state series; a value wants line, stacked or gauge", i, g.Metric)
-		case g.Chart == "stacked" && stacked == 1:
-			l.add(SeverityWarning, "graphs", "graphs[%d] %q: the only stacked graph: stacking needs two metrics or more", i, g.Metric)
 		}
 		if g.Metric != "state" && g.Unit == "" {
 			l.add(SeverityWarning, "graphs", "graphs[%d] %q: no unit (percent, bytes, seconds, ...)", i, g.Metric)

@@ -301,7 +301,6 @@ func TestLintFindings(t *testing.T) {
 		`warning readme     no README.md`,
 		`warning license    no license`,
 		`warning graphs     graphs[0] "value": chart "state" is for the state series`,
-		`warning graphs     graphs[1] "other": the only stacked graph`,
 		`warning graphs     graphs[1] "other": unit "furlongs"`,
 		`warning trend-rule trend_rules[0] "r": no interval`,
 	} {
