@@ -17,13 +17,13 @@ import (
 )
 
 // routes returns the route groups of the query and management APIs.
-func routes(st store.Store, db *tsdb.DB, pkgs *plugins.Packages, eng *rules.Engine, alerting *rules.Alerting,
+func routes(st store.Store, db *tsdb.DB, pkgs *plugins.Packages, registry *plugins.Registry, eng *rules.Engine, alerting *rules.Alerting,
 	opts Options, logger *slog.Logger) []func(*gin.RouterGroup) {
 	started := time.Now()
 	return []func(*gin.RouterGroup){
 		func(g *gin.RouterGroup) {
 			manage.Register(g.Group("/manage/v1"), manage.Deps{Store: st, Messages: msglog.NewReader(db, st), Packages: pkgs,
-				Rules: eng, Alerts: alerting, ModuleTester: alerting, Logger: logger})
+				Registry: registry, Rules: eng, Alerts: alerting, ModuleTester: alerting, Logger: logger})
 		},
 		func(g *gin.RouterGroup) {
 			promapi.Register(g.Group("/api/v1"), promapi.Deps{

@@ -27,6 +27,8 @@ import (
 	"github.com/prophasis/prophasis/frontend"
 	"github.com/prophasis/prophasis/ingest"
 	"github.com/prophasis/prophasis/plugins"
+	"github.com/prophasis/prophasis/plugins/sign"
+	"github.com/prophasis/prophasis/plugins/std"
 	"github.com/prophasis/prophasis/rules"
 	"github.com/prophasis/prophasis/rules/notify"
 	"github.com/prophasis/prophasis/rules/stale"
@@ -69,6 +71,11 @@ type Options struct {
 	// ExternalURL is the server's address as people reach it, for links in
 	// notifications ("" for none).
 	ExternalURL string
+	// PluginKeysFile names a file of trusted public keys (package
+	// plugins/sign's text form, one per line): with it, the registry
+	// accepts only plugin packages signed by one of them. "" accepts
+	// unsigned packages.
+	PluginKeysFile string
 }
 
 // Defaults returns the options `prophasis serve` starts with.
@@ -146,6 +153,10 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 	if err := pkgs.Prune(ctx); err != nil {
 		return err
 	}
+	registry, err := newRegistry(ctx, st, pkgs, opts.PluginKeysFile, logger)
+	if err != nil {
+		return err
+	}
 
 	handler := api.New(api.Deps{
 		Logger:   logger,
@@ -156,7 +167,7 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 		Auth:     auth.Options{LoopbackReads: opts.LoopbackReads},
 		CACert:   string(caPEM),
 		Packages: pkgs,
-		Routes:   routes(st, db, pkgs, engine, alerting, opts, logger),
+		Routes:   routes(st, db, pkgs, registry, engine, alerting, opts, logger),
 	})
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
@@ -274,6 +285,33 @@ func defaultTLSHosts(listen string) []string {
 		}
 	}
 	return hosts
+}
+
+// newRegistry returns the plugin registry, trusting the keys in keysFile
+// (none when ""), and publishes the standard library's versions the store
+// does not have yet.
+func newRegistry(ctx context.Context, st store.Store, pkgs *plugins.Packages, keysFile string, logger *slog.Logger) (*plugins.Registry, error) {
+	var keys []string
+	if keysFile != "" {
+		b, err := os.ReadFile(keysFile)
+		if err != nil {
+			return nil, fmt.Errorf("plugin keys: %w", err)
+		}
+		if keys, err = sign.ParsePublicKeys(string(b)); err != nil {
+			return nil, fmt.Errorf("plugin keys %s: %w", keysFile, err)
+		}
+		if len(keys) == 0 {
+			return nil, fmt.Errorf("plugin keys %s: no keys in the file (leave --plugin-keys out to accept unsigned packages)", keysFile)
+		}
+		logger.Info("plugin packages must be signed", "keys", len(keys), "file", keysFile)
+	}
+	registry := plugins.NewRegistry(st, pkgs, keys, logger)
+	n, err := registry.PublishStandard(ctx, std.FS)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("standard plugin library", "published", n)
+	return registry, nil
 }
 
 // bootstrap creates the admin user and token on the first start and writes

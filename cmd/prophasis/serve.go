@@ -60,6 +60,7 @@ type fileConfig struct {
 	TLSCert          string         `yaml:"tls_cert"`
 	TLSKey           string         `yaml:"tls_key"`
 	ExternalURL      string         `yaml:"external_url"`
+	PluginKeys       string         `yaml:"plugin_keys"`
 	LogLevel         string         `yaml:"log_level"`
 	LogFormat        string         `yaml:"log_format"`
 }
@@ -82,6 +83,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.StringVar(&opts.TLSKey, "tls-key", opts.TLSKey, "the key of --tls-cert (PEM)")
 	fs.BoolVar(&opts.LoopbackReads, "loopback-reads", opts.LoopbackReads, "let unauthenticated clients on loopback read (for a local Grafana)")
 	fs.StringVar(&opts.ExternalURL, "external-url", opts.ExternalURL, "the server's URL as people reach it, for links in notifications")
+	fs.StringVar(&opts.PluginKeysFile, "plugin-keys", opts.PluginKeysFile, "file of trusted public keys (one per line): accept only plugin packages signed by one of them")
 	fs.StringVar(&logLevel, "log-level", logLevel, "debug, info, warn or error")
 	fs.StringVar(&logFormat, "log-format", logFormat, "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -138,6 +140,7 @@ func loadConfig(path string, set map[string]bool, opts *server.Options, logLevel
 	apply("tls-cert", fc.TLSCert != "", func() { opts.TLSCert = fc.TLSCert })
 	apply("tls-key", fc.TLSKey != "", func() { opts.TLSKey = fc.TLSKey })
 	apply("external-url", fc.ExternalURL != "", func() { opts.ExternalURL = fc.ExternalURL })
+	apply("plugin-keys", fc.PluginKeys != "", func() { opts.PluginKeysFile = fc.PluginKeys })
 	apply("log-level", fc.LogLevel != "", func() { *logLevel = fc.LogLevel })
 	apply("log-format", fc.LogFormat != "", func() { *logFormat = fc.LogFormat })
 	return nil
