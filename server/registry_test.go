@@ -89,4 +89,3 @@ func TestStandardLibrarySeeded(t *testing.T) {
 		t.Errorf("empty keys file: %v", err)
 	}
 }
-
