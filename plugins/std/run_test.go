@@ -381,6 +381,19 @@ func TestHTTPRuns(t *testing.T) {
 				t.Errorf("certificate within cert_critical: %v", r)
 			}
 
+			// An IPv6 literal, where this machine has ::1.
+			if ln, err := net.Listen("tcp6", "[::1]:0"); err == nil {
+				v6 := httptest.NewUnstartedServer(h)
+				v6.Listener.Close()
+				v6.Listener = ln
+				v6.Start()
+				r = run(t, "http", p("url", v6.URL+"/", "match", "prophasis"))
+				v6.Close()
+				wantStatus(t, r, 0, "^HTTP OK")
+			} else {
+				t.Logf("no IPv6 loopback: %v", err)
+			}
+
 			r = run(t, "http", p("url", closed.URL+"/"))
 			wantStatus(t, r, 2, "^HTTP CRITICAL")
 			if r.Value != nil {
