@@ -31,7 +31,7 @@ const pluginUsage = `usage: prophasis plugin COMMAND ...
   sign FILE --key KEYFILE                        sign a package: FILE.sig
   push FILE [--signature FILE.sig]               upload a package to the server
 
-docs/plugins.md explains them with a worked example.`
+docs/plugins.md explains them with a worked example`
 
 // runPlugin is `prophasis plugin ...`.
 func runPlugin(ctx context.Context, args []string) error {

@@ -35,6 +35,7 @@ type Finding struct {
 	Message  string
 }
 
+// String formats the finding as lint prints it: severity, rule, message.
 func (f Finding) String() string {
 	return fmt.Sprintf("%-7s %-10s %s", f.Severity, f.Rule, f.Message)
 }
