@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -253,6 +254,13 @@ func TestPackRefuses(t *testing.T) {
 		dir := newDir(t)
 		os.Symlink("../../x", filepath.Join(dir, "bin", "up"))
 		f(t, dir, `bin/up: symbolic link to "../../x" leaves the package`)
+	})
+	t.Run("fifo", func(t *testing.T) {
+		dir := newDir(t)
+		if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
+			t.Skip(err)
+		}
+		f(t, dir, "pipe: FIFO files cannot be packed")
 	})
 	t.Run("not executable", func(t *testing.T) {
 		dir := newDir(t)
