@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/prophasis/prophasis/agent/collect"
+	"github.com/prophasis/prophasis/agent/execjson"
+	"github.com/prophasis/prophasis/agent/pluginout"
 )
 
 // The tests below run every plugin on this machine: exec and nagios ones
@@ -657,4 +659,61 @@ func TestEveryPluginRuns(t *testing.T) {
 			t.Errorf("no Test%sRuns for %s", name, dir)
 		}
 	}
+}
+
+// TestNTPFallbacks runs ntp.sh's chronyc and ntpq readings against
+// stand-ins (this machine has neither daemon), found through PATH; the
+// script is run directly, since the agent's runner fixes PATH.
+func TestNTPFallbacks(t *testing.T) {
+	d := publicDir(t)
+	script, err := filepath.Abs("ntp/bin/ntp.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runWith := func(method, chronyc, ntpq string) ran {
+		t.Helper()
+		writeFile(t, filepath.Join(d, "chronyc"), "#!/bin/sh\nprintf '%s\\n' '"+chronyc+"'\n", 0o755)
+		writeFile(t, filepath.Join(d, "ntpq"), "#!/bin/sh\ncat <<'END'\n"+ntpq+"END\n", 0o755)
+		cmd := exec.Command(script)
+		cmd.Env = []string{"PATH=" + d + ":/usr/bin:/bin", "LANG=C", "PROPHASIS_PARAM_METHOD=" + method}
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		code := 0
+		if err := cmd.Run(); err != nil {
+			ee, ok := err.(*exec.ExitError)
+			if !ok {
+				t.Fatal(err)
+			}
+			code = ee.ExitCode()
+		}
+		p := execjson.Parse(pluginout.Output{Stdout: []byte(stdout.String()), Stderr: []byte(stderr.String()), ExitCode: code})
+		r := ran{Parsed: p}
+		r.out.Stdout, r.out.Stderr, r.out.ExitCode = []byte(stdout.String()), []byte(stderr.String()), code
+		if stderr.Len() > 0 || strings.Contains(p.Message, "invalid plugin output") {
+			t.Errorf("%s: %v", method, r)
+		}
+		t.Logf("%s: %v", method, r)
+		return r
+	}
+	const peers = `     remote           refid      st t when poll reach   delay   offset  jitter
+==============================================================================
++192.0.2.2       192.0.2.1        2 u   30   64  377    0.800   -0.500   0.200
+*192.0.2.1       .GPS.            1 u   33   64  377    0.512  734.000   0.100
+`
+	r := runWith("chronyc", "C0000201,ntp1.example.org,2,1763683200.123456789,-0.000012345,0.000001,0.000002,-1.234,0.001,0.010,0.001,0.0005,64.2,Normal", peers)
+	wantStatus(t, r, 0, `^offset -0\.000012 s from chronyd's source ntp1\.example\.org$`)
+	if v := wantValue(t, r); v != -0.000012345 {
+		t.Errorf("offset %v", v)
+	}
+	r = runWith("chronyc", "00000000,,0,0.000000000,0.000000000,0.000000000,0.000000000,0.000,0.000,0.000,1.000000000,1.000000000,0.0,Not synchronised", peers)
+	wantStatus(t, r, 3, `^no NTP source reachable: chronyd has no synchronised source$`)
+	wantClass(t, "ntp", r, "unknown")
+	r = runWith("chronyc", "506 Cannot talk to daemon", peers)
+	wantStatus(t, r, 3, `^chronyc tracking failed: 506 Cannot talk to daemon$`)
+
+	r = runWith("ntpq", "", peers)
+	wantStatus(t, r, 1, `^offset \+0\.734000 s from ntpd's peer 192\.0\.2\.1$`)
+	wantClass(t, "ntp", r, "major")
+	r = runWith("ntpq", "", strings.ReplaceAll(peers, "*192", " 192"))
+	wantStatus(t, r, 3, `^no NTP source reachable: ntpd has no system peer`)
 }

@@ -72,7 +72,11 @@ func TestEveryIssuePluginIsHere(t *testing.T) {
 		t.Errorf("embedded directories %v, want %v", embedded, want)
 	}
 	for _, name := range want {
-		for _, f := range []string{manifest.FileName, "classifier.lua", "README.md", "tests/history.json"} {
+		files := []string{manifest.FileName, "classifier.lua", "README.md", "tests/history.json"}
+		if m := readManifest(t, name); m.Kind == "exec" {
+			files = append(files, m.Entrypoint)
+		}
+		for _, f := range files {
 			if _, err := fs.Stat(std.FS, name+"/"+f); err != nil {
 				t.Errorf("embedded %s/%s: %v", name, f, err)
 			}
