@@ -122,16 +122,31 @@ func (r *Registry) check(body []byte, signature string, trusted []string) (store
 	return v, &m, nil
 }
 
-// publish writes the package and the version (current when newer or
-// forced), then the trend rules of a version that became current.
-func (r *Registry) publish(ctx context.Context, v store.PluginVersion, m *manifest.Manifest, body []byte, force bool) (store.PluginVersion, error) {
-	current := force
+// publish writes the package and the version, then the trend rules of a
+// version that became current. It becomes current when the plugin is new
+// or the version is newer than the current one; with shipped (the standard
+// library), only when the current one is itself a registry version, so a
+// plugin a user made by hand under the same name is never replaced by an
+// upgrade of the server.
+func (r *Registry) publish(ctx context.Context, v store.PluginVersion, m *manifest.Manifest, body []byte, shipped bool) (store.PluginVersion, error) {
+	current := false
 	if cur, err := r.st.Plugin(ctx, v.Plugin); errors.Is(err, store.ErrNotFound) {
 		current = true
 	} else if err != nil {
 		return v, err
 	} else if manifest.CompareVersions(v.Version, cur.Version) > 0 {
 		current = true
+		if shipped {
+			kept, err := r.st.PluginVersion(ctx, v.Plugin, cur.Version)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return v, err
+			}
+			current = err == nil && kept.SHA256 == cur.SHA256
+			if !current {
+				r.logger.Warn("standard plugin published beside a plugin of the same name made by hand; roll forward to use it",
+					"plugin", v.Plugin, "version", v.Version)
+			}
+		}
 	}
 	var pl store.Plugin
 	err := r.pkgs.publish(ctx, v.SHA256, body, func() error {

@@ -258,7 +258,7 @@ func TestPublishStandard(t *testing.T) {
 	r, st, _ := newRegistry(t, []string{"unused"})
 	ctx := context.Background()
 	root := t.TempDir()
-	for _, name := range []string{"alpha", "beta"} {
+	for _, name := range []string{"alpha", "beta", "gamma"} {
 		src := pluginDir(t, name, "1.0.0", nil)
 		if err := os.Rename(src, filepath.Join(root, name)); err != nil {
 			t.Fatal(err)
@@ -280,8 +280,12 @@ func TestPublishStandard(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.trusted = []string{"unused"}
+	// A user made a plugin called gamma by hand.
+	if _, err := st.CreatePlugin(ctx, store.Plugin{Name: "gamma", Classifier: "return 'ok'"}); err != nil {
+		t.Fatal(err)
+	}
 	n, err := r.PublishStandard(ctx, os.DirFS(root))
-	if err != nil || n != 2 {
+	if err != nil || n != 3 {
 		t.Fatalf("first start: %d %v", n, err)
 	}
 	if p, _ := st.Plugin(ctx, "alpha"); p.Version != "1.0.0" || p.SHA256 == "" {
@@ -289,6 +293,12 @@ func TestPublishStandard(t *testing.T) {
 	}
 	if p, _ := st.Plugin(ctx, "beta"); p.Version != "3.0.0" {
 		t.Errorf("the standard library overwrote a newer version: %+v", p)
+	}
+	if p, _ := st.Plugin(ctx, "gamma"); p.Version != "" || p.Kind != "builtin" || p.Classifier != "return 'ok'" {
+		t.Errorf("the standard library replaced a plugin made by hand: %+v", p)
+	}
+	if _, err := st.PluginVersion(ctx, "gamma", "1.0.0"); err != nil {
+		t.Errorf("gamma 1.0.0 not kept beside it: %v", err)
 	}
 	if n, err := r.PublishStandard(ctx, os.DirFS(root)); err != nil || n != 0 {
 		t.Fatalf("second start published %d (%v)", n, err)

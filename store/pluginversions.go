@@ -57,9 +57,9 @@ type PluginVersionStore interface {
 	// created if it is new; the same version with the same SHA-256 again
 	// changes nothing; the same version with other content is an error
 	// wrapping ErrConflict naming both hashes. With makeCurrent, or when
-	// the plugin has no current version from the registry yet, v becomes
-	// the plugin's current version (copied into its row; the agents'
-	// plans change). v.Classifier goes through the CodeChecker. It
+	// the plugin is new, v becomes the plugin's current version (copied
+	// into its row; the agents' plans change); a plugin created by hand
+	// keeps its row otherwise. v.Classifier goes through the CodeChecker. It
 	// returns the plugin as stored.
 	PublishPluginVersion(ctx context.Context, v PluginVersion, makeCurrent bool) (Plugin, error)
 	// PluginVersions returns the plugin's versions, newest upload first,
@@ -183,16 +183,6 @@ func (s *sqliteStore) PublishPluginVersion(ctx context.Context, v PluginVersion,
 			if id, err = insertPlugin(ctx, tx, r, &p, now); err != nil {
 				return fmt.Errorf("create plugin %q: %w", v.Plugin, err)
 			}
-		} else if !current {
-			// A plugin whose current version is not one the registry
-			// published (created by hand, or its version was deleted)
-			// takes the first one published.
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM plugin_versions pv JOIN plugins p ON p.id = pv.plugin_id
-				WHERE p.id = ? AND pv.version = p.version AND pv.sha256 = p.package_sha256`, id).Scan(&n); err != nil {
-				return fmt.Errorf("publish plugin %q: %w", v.Plugin, err)
-			}
-			current = n == 0
 		}
 		var oldSHA string
 		err = tx.QueryRowContext(ctx, `SELECT sha256 FROM plugin_versions WHERE plugin_id = ? AND version = ?`, id, v.Version).Scan(&oldSHA)

@@ -33,7 +33,8 @@ func TestPublishPluginVersion(t *testing.T) {
 	ctx := context.Background()
 
 	changed := st.ConfigChanged()
-	p := must[Plugin](t)(st.PublishPluginVersion(ctx, testVersion("1.0.0", 'a'), false))
+	// "disk" exists, made by hand: the first version is made current.
+	p := must[Plugin](t)(st.PublishPluginVersion(ctx, testVersion("1.0.0", 'a'), true))
 	if p.Version != "1.0.0" || p.SHA256 != strings.Repeat("a", 64) || p.Entrypoint != "bin/disk.sh" || p.History != 5 ||
 		p.Classifier != "return 'ok' -- 1.0.0" || p.Kind != "exec" {
 		t.Fatalf("first version is not current: %+v", p)
@@ -128,11 +129,15 @@ func TestPublishPluginVersion(t *testing.T) {
 func TestPublishOverLegacyPlugin(t *testing.T) {
 	st, _ := newCheckerStore(t)
 	ctx := context.Background()
-	// "disk" was created by hand (no versions): its first published
-	// version becomes current even without makeCurrent.
+	// "disk" was created by hand (no versions): a version published
+	// beside it leaves its row alone unless made current.
 	p := must[Plugin](t)(st.PublishPluginVersion(ctx, testVersion("1.0.0", 'a'), false))
-	if p.Version != "1.0.0" || p.Kind != "exec" {
-		t.Fatalf("legacy plugin did not take its first version: %+v", p)
+	if p.Version != "" || p.Kind != "builtin" || p.SHA256 != "" {
+		t.Fatalf("a hand-made plugin was overwritten: %+v", p)
+	}
+	p = must[Plugin](t)(st.PublishPluginVersion(ctx, testVersion("1.1.0", 'b'), true))
+	if p.Version != "1.1.0" || p.Kind != "exec" {
+		t.Fatalf("made current: %+v", p)
 	}
 }
 
