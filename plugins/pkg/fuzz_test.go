@@ -6,6 +6,8 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+
+	"github.com/prophasis/prophasis/plugins/manifest"
 )
 
 // FuzzRead feeds Read arbitrary bytes, seeded with real packages and
@@ -45,5 +47,32 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("size %d hash %q", p.Size, p.SHA256)
 		}
 		Lint(p)
+	})
+}
+
+// FuzzParseFixture feeds ParseFixture arbitrary bytes (fixtures come in
+// uploaded packages) and replays what it accepts: neither may panic, and
+// every accepted fixture yields one step per result.
+func FuzzParseFixture(f *testing.F) {
+	f.Add([]byte(`[{"value": 1, "expect": "ok"}, {"value": null, "exit_code": 3}, {"timestamp": 5, "message": "x"}]`))
+	f.Add([]byte(`[{"timestamp": 1767225600000, "value": 1e308}, {"timestamp": 1, "value": -0}]`))
+	f.Add([]byte(`[{"expect": "warning"}]`))
+	f.Add([]byte(`[]`))
+	p := &Package{Manifest: manifest.Manifest{Name: "f", Kind: "exec", History: 3}, Classifier: `
+if n == 0 or isMissing(values[1]) then return "unknown" end
+if values[1] > 5 and states[2] ~= "ok" then return "critical" end
+return "ok"`}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fx, err := ParseFixture(data)
+		if err != nil {
+			return
+		}
+		steps, err := RunFixture(p, fx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(steps) != len(fx) {
+			t.Fatalf("%d steps for %d results", len(steps), len(fx))
+		}
 	})
 }
