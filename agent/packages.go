@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/prophasis/prophasis/plugins/archive"
+	"github.com/prophasis/prophasis/plugins/sign"
 	"github.com/prophasis/prophasis/wire"
 )
 
@@ -36,12 +37,38 @@ type packages struct {
 	fetch  func(ctx context.Context, sha256 string) ([]byte, error)
 	logger *slog.Logger
 
+	// trusted are the public keys (package plugins/sign's text form) a
+	// package must be signed by; none means signatures are not checked.
+	trusted []string
+
 	mu     sync.Mutex
 	failed map[string]string // hash -> why its last fetch failed
 }
 
+// requireSignatures makes the cache accept only packages whose plan entry
+// carries a signature by one of keys. Packages unpacked before (by an agent
+// that may not have checked) are removed, so each is fetched and verified
+// again.
+func (p *packages) requireSignatures(keys []string) error {
+	p.trusted = keys
+	entries, err := os.ReadDir(p.dir)
+	if err != nil {
+		return fmt.Errorf("plugin packages: %w", err)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(p.dir, e.Name())); err != nil {
+			return fmt.Errorf("plugin packages: %w", err)
+		}
+	}
+	return nil
+}
+
 // errHashMismatch is the message of a run whose package did not match.
 const errHashMismatch = "plugin package hash mismatch"
+
+// errSignature starts the message of a run whose package's signature is
+// missing or not by a trusted key.
+const errSignature = "plugin package signature refused"
 
 // newPackages returns the package cache under dataDir/plugins. When the
 // agent is root, plugins run as another user who must be able to reach the
@@ -84,14 +111,16 @@ func (p *packages) fetchMissing(ctx context.Context, runs []wire.PlanRun) int {
 		if ctx.Err() != nil {
 			return missing + 1
 		}
-		entrypoint := ""
+		entrypoint, signature := "", ""
 		for _, r := range runs {
 			if needsPackage(r) && r.SHA256 == sha {
 				entrypoint = r.Entrypoint
-				break
+				if signature == "" {
+					signature = r.Signature
+				}
 			}
 		}
-		if err := p.fetchOne(ctx, sha, entrypoint); err != nil {
+		if err := p.fetchOne(ctx, sha, entrypoint, signature); err != nil {
 			if ctx.Err() != nil {
 				return missing + 1
 			}
@@ -118,11 +147,16 @@ func (p *packages) needed(runs []wire.PlanRun) []string {
 	return out
 }
 
-// fetchOne downloads package sha, checks its hash and unpacks it.
-func (p *packages) fetchOne(ctx context.Context, sha, entrypoint string) error {
+// fetchOne downloads package sha, checks its hash (and, with trusted
+// keys, its signature) and unpacks it.
+func (p *packages) fetchOne(ctx context.Context, sha, entrypoint, signature string) error {
 	if !archive.ValidHash(sha) {
 		// Never let a server's string become a path.
 		return fmt.Errorf("the plan names package %q, which is not a lowercase hex SHA-256", sha)
+	}
+	if len(p.trusted) > 0 && signature == "" {
+		return fmt.Errorf("%s: package %s is not signed, and this agent runs only packages signed by its trusted keys (--plugin-keys)",
+			errSignature, sha)
 	}
 	b, err := p.fetch(ctx, sha)
 	if err != nil {
@@ -131,6 +165,11 @@ func (p *packages) fetchOne(ctx context.Context, sha, entrypoint string) error {
 	if got := archive.SHA256(b); got != sha {
 		// Nothing of it was written; the bytes are dropped here.
 		return fmt.Errorf("%s: the server sent %d bytes with SHA-256 %s, the plan says %s; refused", errHashMismatch, len(b), got, sha)
+	}
+	if len(p.trusted) > 0 {
+		if _, err := sign.Verify(b, signature, p.trusted); err != nil {
+			return fmt.Errorf("%s: package %s: %w; refused", errSignature, sha, err)
+		}
 	}
 	tmp := filepath.Join(p.dir, ".tmp-"+sha)
 	if err := os.RemoveAll(tmp); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/prophasis/prophasis/agent/runner"
 	"github.com/prophasis/prophasis/agent/schedule"
 	"github.com/prophasis/prophasis/agent/spool"
+	"github.com/prophasis/prophasis/plugins/sign"
 	"github.com/prophasis/prophasis/wire"
 )
 
@@ -40,6 +41,10 @@ type Options struct {
 	PushBatch int
 	// SpoolMaxBytes bounds the spool (default 256 MiB).
 	SpoolMaxBytes int64
+	// PluginKeysFile names a file of trusted public keys (package
+	// plugins/sign's text form, one per line): with it, the agent runs
+	// only plugin packages signed by one of them. "" checks hashes only.
+	PluginKeysFile string
 }
 
 type agent struct {
@@ -95,6 +100,23 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) error {
 	}
 	if a.pkgs, err = newPackages(opts.DataDir, cl.Plugin, logger); err != nil {
 		return err
+	}
+	if opts.PluginKeysFile != "" {
+		b, err := os.ReadFile(opts.PluginKeysFile)
+		if err != nil {
+			return fmt.Errorf("plugin keys: %w", err)
+		}
+		keys, err := sign.ParsePublicKeys(string(b))
+		if err != nil {
+			return fmt.Errorf("plugin keys %s: %w", opts.PluginKeysFile, err)
+		}
+		if len(keys) == 0 {
+			return fmt.Errorf("plugin keys %s: no keys in the file", opts.PluginKeysFile)
+		}
+		if err := a.pkgs.requireSignatures(keys); err != nil {
+			return err
+		}
+		logger.Info("plugin packages must be signed", "keys", len(keys))
 	}
 	a.run, err = runner.New(runner.Config{Host: st.Host, User: opts.PluginUser, Done: func(_ runner.Job, r wire.Result) { a.spool(r) },
 		Logger: logger.With("component", "runner")})

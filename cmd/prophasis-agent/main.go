@@ -35,6 +35,7 @@ func main() {
 	fs.BoolVar(&opts.AllowHTTP, "allow-http", false, "allow a plain http:// server: credentials and results cross the network unencrypted")
 	fs.StringVar(&opts.Host, "host", "", "name to enrol as (default: the hostname; the enrolment token decides)")
 	fs.StringVar(&opts.PluginUser, "user", "nobody", "user plugins run as when the agent runs as root")
+	fs.StringVar(&opts.PluginKeysFile, "plugin-keys", "", "file of trusted public keys (one per line): run only plugin packages signed by one of them")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
