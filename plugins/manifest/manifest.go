@@ -86,7 +86,7 @@ type Manifest struct {
 	// ("classifier.lua"); empty means the default for Kind.
 	Classifier string `json:"classifier,omitempty"`
 	// TrendRules are trend rules installed with the plugin, named
-	// "<plugin>:<name>" on the server.
+	// "<plugin>.<name>" on the server (store names allow no ':').
 	TrendRules []TrendRule `json:"trend_rules,omitempty"`
 	// Graphs are the hints the built-in dashboards use, one per value or
 	// metric worth a chart.

@@ -169,6 +169,7 @@ func TestValidateErrors(t *testing.T) {
 	f(func(m *Manifest) { m.Parameters[0].Default = []any{} }, `must be a JSON string, number or boolean`)
 	f(func(m *Manifest) { m.TrendRules[0].Name = "" }, `trend_rules[0].name ""`)
 	f(func(m *Manifest) { m.TrendRules = append(m.TrendRules, m.TrendRules[0]) }, `trend_rules[1].name "fill": used twice`)
+	f(func(m *Manifest) { m.Name = strings.Repeat("n", 64); m.TrendRules[0].Name = strings.Repeat("r", 64) }, `would be longer than 128 bytes`)
 	f(func(m *Manifest) { m.TrendRules[0].Window = "0s" }, `trend_rules[0].window "0s"`)
 	f(func(m *Manifest) { m.TrendRules[0].Interval = "x" }, `trend_rules[0].interval "x"`)
 	f(func(m *Manifest) { m.TrendRules[0].Expr = "" }, `trend_rules[0].expr: required`)

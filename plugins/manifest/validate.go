@@ -27,6 +27,9 @@ const (
 	DefaultHistory = 10
 	maxShortText   = 256
 	maxExprLen     = 4096
+	// maxStoreName is the store\'s bound on names: a trend rule is stored
+	// as "<plugin>.<rule>".
+	maxStoreName = 128
 )
 
 var (
@@ -85,7 +88,7 @@ func (m Manifest) Validate() error {
 			v.addf("classifier %q: %v", m.Classifier, err)
 		}
 	}
-	v.trendRules(m.TrendRules)
+	v.trendRules(m)
 	v.graphs(m.Graphs)
 	return errors.Join(v.errs...)
 }
@@ -272,7 +275,8 @@ func (v *validator) parameters(ps []Parameter) {
 	}
 }
 
-func (v *validator) trendRules(rs []TrendRule) {
+func (v *validator) trendRules(m Manifest) {
+	rs := m.TrendRules
 	if len(rs) > MaxTrendRules {
 		v.addf("trend_rules: %d rules, more than %d", len(rs), MaxTrendRules)
 	}
@@ -284,6 +288,8 @@ func (v *validator) trendRules(rs []TrendRule) {
 			v.addf("%s.name %q: must be 1 to %d letters, digits, '_', '.' or '-'", field, r.Name, MaxNameLen)
 		case seen[r.Name]:
 			v.addf("%s.name %q: used twice", field, r.Name)
+		case len(m.Name)+1+len(r.Name) > maxStoreName:
+			v.addf("%s.name %q: the server's name %q would be longer than %d bytes", field, r.Name, m.Name+"."+r.Name, maxStoreName)
 		}
 		seen[r.Name] = true
 		if strings.TrimSpace(r.Selector) == "" {

@@ -154,7 +154,7 @@ func (l *linter) trendRules() {
 		if err1 != nil {
 			continue // Validate reported it
 		}
-		if _, err := trend.Compile(trend.Rule{Name: l.m.Name + ":" + r.Name, Selector: r.Selector, Window: window, Interval: interval, Expr: r.Expr}, nil); err != nil {
+		if _, err := trend.Compile(trend.Rule{Name: l.m.Name + "." + r.Name, Selector: r.Selector, Window: window, Interval: interval, Expr: r.Expr}, nil); err != nil {
 			l.add(SeverityError, "trend-rule", "trend_rules[%d]: %v", i, err)
 		}
 		if r.Interval == "" {

@@ -302,7 +302,7 @@ func TestLintFindings(t *testing.T) {
 	all := strings.Join(got, "\n")
 	for _, want := range []string{
 		`error   classifier fails on a history of one result (value 1, exit code 0): classifier c.lua: returned "warning"`,
-		`error   trend-rule trend_rules[0]: rule "t:r": selector`,
+		`error   trend-rule trend_rules[0]: rule "t.r": selector`,
 		`error   entrypoint entrypoint "run.sh" starts with neither`,
 		`error   tests      tests/a.json: result 0: expected ok, the classifier said critical`,
 		`warning classifier fails on an empty history (n == 0)`,
