@@ -252,6 +252,19 @@ func TestRegistrySignatures(t *testing.T) {
 	if err != nil || v.Signer != id || v.Signature != good {
 		t.Fatalf("signed: %+v %v", v, err)
 	}
+
+	// A version published unsigned (the standard library) takes a
+	// signature when its exact bytes are uploaded again signed.
+	r.trusted = nil
+	body2 := makePackage(t, "hello", "2.0.0", nil)
+	if v, err := r.Upload(ctx, body2, "", "a"); err != nil || v.Signer != "" {
+		t.Fatalf("unsigned without keys: %+v %v", v, err)
+	}
+	r.trusted = []string{pub}
+	sig2, _ := sign.Sign(priv, body2)
+	if v, err := r.Upload(ctx, body2, sig2, "a"); err != nil || v.Signer != id || v.Signature != sig2 {
+		t.Fatalf("signature added: %+v %v", v, err)
+	}
 }
 
 func TestPublishStandard(t *testing.T) {

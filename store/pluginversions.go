@@ -55,7 +55,8 @@ const (
 type PluginVersionStore interface {
 	// PublishPluginVersion stores v in one transaction: the plugin is
 	// created if it is new; the same version with the same SHA-256 again
-	// changes nothing; the same version with other content is an error
+	// changes nothing, except that a verified signature (Signer set) is
+	// added to a version stored without one; the same version with other content is an error
 	// wrapping ErrConflict naming both hashes. With makeCurrent, or when
 	// the plugin is new, v becomes the plugin's current version (copied
 	// into its row; the agents' plans change); a plugin created by hand
@@ -184,9 +185,20 @@ func (s *sqliteStore) PublishPluginVersion(ctx context.Context, v PluginVersion,
 				return fmt.Errorf("create plugin %q: %w", v.Plugin, err)
 			}
 		}
-		var oldSHA string
-		err = tx.QueryRowContext(ctx, `SELECT sha256 FROM plugin_versions WHERE plugin_id = ? AND version = ?`, id, v.Version).Scan(&oldSHA)
+		var oldSHA, oldSig string
+		err = tx.QueryRowContext(ctx, `SELECT sha256, signature FROM plugin_versions WHERE plugin_id = ? AND version = ?`,
+			id, v.Version).Scan(&oldSHA, &oldSig)
 		switch {
+		case err == nil && oldSHA == v.SHA256 && oldSig == "" && v.Signer != "":
+			// The same package, now with a verified signature (the
+			// standard library, signed by the operator for agents that
+			// require signatures): keep it, and the plans carry it.
+			if _, err := tx.ExecContext(ctx, `UPDATE plugin_versions SET signer = ?, signature = ? WHERE plugin_id = ? AND version = ?`,
+				v.Signer, v.Signature, id, v.Version); err != nil {
+				return fmt.Errorf("publish plugin %q: %w", v.Plugin, err)
+			}
+			out, err = loadOne(ctx, tx, pluginOps, v.Plugin)
+			return err
 		case err == nil && oldSHA == v.SHA256:
 			unchanged = true
 			out, err = loadOne(ctx, tx, pluginOps, v.Plugin)

@@ -49,6 +49,14 @@ func TestPublishPluginVersion(t *testing.T) {
 	if again.UpdatedAt != p.UpdatedAt || woke(changed) {
 		t.Errorf("republishing the same package changed something: %+v", again)
 	}
+	// The same package with a verified signature: the signature is kept.
+	signed := testVersion("1.0.0", 'a')
+	signed.Signer, signed.Signature = "0123456789abcdef", "sig"
+	changed = st.ConfigChanged()
+	must[Plugin](t)(st.PublishPluginVersion(ctx, signed, false))
+	if v := must[PluginVersion](t)(st.PluginVersion(ctx, "disk", "1.0.0")); v.Signer != signed.Signer || v.Signature != "sig" || !woke(changed) {
+		t.Errorf("signature not added: %+v", v)
+	}
 	// The same version, other bytes: a conflict naming both hashes.
 	_, err := st.PublishPluginVersion(ctx, testVersion("1.0.0", 'b'), true)
 	wantErr(t, err, ErrConflict, `plugin "disk" version 1.0.0 already exists`, strings.Repeat("a", 64), strings.Repeat("b", 64))
