@@ -89,11 +89,19 @@ func pluginPush(ctx context.Context, args []string, stdout io.Writer) error {
 		Plugin  string `json:"plugin"`
 		Version string `json:"version"`
 		SHA256  string `json:"sha256"`
+		Signer  string `json:"signer"`
 	}
 	if err := json.Unmarshal(env.Data, &ans); err != nil {
 		return fmt.Errorf("unexpected answer from the server: %s", snippet(env.Data))
 	}
 	fmt.Fprintf(stdout, "pushed %s %s\nsha256 %s\n", ans.Plugin, ans.Version, ans.SHA256)
+	if ans.Signer != "" {
+		fmt.Fprintf(stdout, "signed by key %s\n", ans.Signer)
+	}
+	if resp.StatusCode == http.StatusOK {
+		// 201 is a new version; 200 the same package, already there.
+		fmt.Fprintln(stdout, "the server already had this package: nothing changed")
+	}
 	if want := archive.SHA256(body); ans.SHA256 != want {
 		return errors.New("the server reports another sha256 than the file's (" + want + "): the upload was altered on the way")
 	}

@@ -196,8 +196,9 @@ func TestPluginPush(t *testing.T) {
 			json.NewEncoder(w).Encode(map[string]any{"status": "error", "errorType": "bad_data", "error": msg})
 			return
 		}
+		w.WriteHeader(http.StatusCreated)
 		json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]string{
-			"plugin": "p", "version": "0.1.0", "sha256": want, "signed_by": r.Header.Get("X-Prophasis-Signature")}})
+			"plugin": "p", "version": "0.1.0", "sha256": want}})
 	}))
 	defer srv.Close()
 	common := []string{"--server", srv.URL, "--token", "s3cret"}
