@@ -137,3 +137,39 @@ func diffParams(f *fieldDiffs, a, b map[string]map[string]string) {
 		}
 	}
 }
+
+// renameInCheckPins follows a plugin's rename in the Versions and Params
+// of checks, which name plugins by name (check_plugins follows by id).
+func renameInCheckPins(ctx context.Context, tx *sql.Tx, old ref, newName string) error {
+	if old.kind != kindPlugin {
+		return nil
+	}
+	checks, err := loadChecks(ctx, tx, "")
+	if err != nil {
+		return err
+	}
+	for i := range checks {
+		c := &checks[i]
+		_, pinned := c.Versions[old.name]
+		_, set := c.Params[old.name]
+		if !pinned && !set {
+			continue
+		}
+		if pinned {
+			c.Versions[newName] = c.Versions[old.name]
+			delete(c.Versions, old.name)
+		}
+		if set {
+			c.Params[newName] = c.Params[old.name]
+			delete(c.Params, old.name)
+		}
+		versions, params, err := pinsJSON(c)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE checks SET versions = ?, params = ? WHERE id = ?`, versions, params, c.ID); err != nil {
+			return fmt.Errorf("rename %s in check %q: %w", old, c.Name, err)
+		}
+	}
+	return nil
+}

@@ -269,6 +269,9 @@ func updateOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]
 			if err := renameInSilences(ctx, tx, ref{o.kind, name}, newName, s.nowMillis()); err != nil {
 				return err
 			}
+			if err := renameInCheckPins(ctx, tx, ref{o.kind, name}, newName); err != nil {
+				return err
+			}
 		}
 		out, err = loadOne(ctx, tx, o, newName)
 		return err

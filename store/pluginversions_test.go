@@ -243,4 +243,14 @@ func TestCheckPinsAndParams(t *testing.T) {
 	exported.Versions = map[string]string{"disk": "5.0.0"}
 	_, err := st.Apply(ctx, doc, false)
 	wantErr(t, err, ErrInvalid, `has no version "5.0.0"`)
+
+	// Renaming the plugin carries its pin and params along.
+	p := must[Plugin](t)(st.Plugin(ctx, "disk"))
+	p.Name = "space"
+	must[Plugin](t)(st.UpdatePlugin(ctx, "disk", p))
+	got = must[Check](t)(st.Check(ctx, "space"))
+	if got.Versions["space"] != "2.0.0" || got.Params["space"]["mount"] != "/var" || got.Versions["disk"] != "" {
+		t.Fatalf("after renaming the plugin: %+v", got)
+	}
+	must[Check](t)(st.UpdateCheck(ctx, "space", got))
 }

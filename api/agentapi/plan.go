@@ -210,8 +210,13 @@ func resolveVersion(ctx context.Context, st store.Store, name, pin string) (reso
 		r.p = p
 		return r, nil
 	}
-	r.p = store.Plugin{Name: name, Version: v.Version, Description: v.Description, Kind: v.Kind, Entrypoint: v.Entrypoint,
-		Args: v.Args, Timeout: v.Timeout, SHA256: v.SHA256, Classifier: v.Classifier, History: v.History}
+	// The current version runs as the plugin's row says (a copy of the
+	// version, unless edited since); a pinned one as it was published.
+	r.p = p
+	if pin != "" {
+		r.p = store.Plugin{Name: name, Version: v.Version, Description: v.Description, Kind: v.Kind, Entrypoint: v.Entrypoint,
+			Args: v.Args, Timeout: v.Timeout, SHA256: v.SHA256, Classifier: v.Classifier, History: v.History}
+	}
 	r.signature = v.Signature
 	m, err := manifest.Parse(v.Manifest)
 	if err != nil {
