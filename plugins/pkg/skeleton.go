@@ -22,7 +22,7 @@ var SkeletonKinds = []string{"exec", "nagios", "munin"}
 // README and a test fixture whose expectations pass. The example measures
 // how full the file system holding a path is (df -P), so it runs anywhere.
 // It returns the files written, relative to dir.
-func Skeleton(dir, name, kind string) (_ []string, rerr error) {
+func Skeleton(dir, name, kind string) ([]string, error) {
 	m := skeletonManifest(name, kind)
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("plugin name %q: %w", name, err)
@@ -33,14 +33,17 @@ func Skeleton(dir, name, kind string) (_ []string, rerr error) {
 		return nil, fmt.Errorf("%s exists and is not empty: choose another --dir", dir)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return nil, err
-	case err != nil:
-		// Created here: on failure, nothing half-written stays behind.
-		defer func() {
-			if rerr != nil {
-				os.RemoveAll(dir)
-			}
-		}()
 	}
+	created := err != nil // the directory is made here
+	files, err := writeSkeleton(dir, name, kind, m)
+	if err != nil && created {
+		os.RemoveAll(dir) // nothing half-written stays behind
+	}
+	return files, err
+}
+
+// writeSkeleton writes the skeleton's files under dir.
+func writeSkeleton(dir, name, kind string, m manifest.Manifest) ([]string, error) {
 	var mf bytes.Buffer
 	enc := json.NewEncoder(&mf)
 	enc.SetEscapeHTML(false)
