@@ -130,6 +130,9 @@ func TestSkeletonRefusesBadNameAndFullDir(t *testing.T) {
 	if _, err := Skeleton(t.TempDir()+"/x", "bad name", "exec"); err == nil || !strings.Contains(err.Error(), `name "bad name"`) {
 		t.Errorf("bad name: %v", err)
 	}
+	if _, err := Skeleton(t.TempDir()+"/y", "ok", "builtin"); err == nil || !strings.Contains(err.Error(), `kind "builtin"`) {
+		t.Errorf("builtin kind: %v", err)
+	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "x"), nil, 0o644)
 	if _, err := Skeleton(dir, "ok", "exec"); err == nil || !strings.Contains(err.Error(), "not empty") {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/prophasis/prophasis/plugins/manifest"
@@ -23,6 +24,9 @@ var SkeletonKinds = []string{"exec", "nagios", "munin"}
 // how full the file system holding a path is (df -P), so it runs anywhere.
 // It returns the files written, relative to dir.
 func Skeleton(dir, name, kind string) ([]string, error) {
+	if !slices.Contains(SkeletonKinds, kind) {
+		return nil, fmt.Errorf("kind %q: want one of %s", kind, strings.Join(SkeletonKinds, ", "))
+	}
 	m := skeletonManifest(name, kind)
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("plugin name %q: %w", name, err)
