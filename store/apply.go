@@ -16,7 +16,8 @@ type ConfigStore interface {
 	// Apply makes the store match doc, in one transaction: it creates what
 	// is new, updates what changed and deletes hosts, groups, schedules,
 	// checks, services, alert rules, trend rules and silences that doc
-	// does not list. It validates
+	// does not list (except the trend rules the plugins' current
+	// versions ship, which stay). It validates
 	// everything first (fields, unknown references, cycles) and on any
 	// error changes nothing. With dryRun it computes the diff and rolls
 	// back. Classifiers, trend rules and alert conditions it writes go through the store's
@@ -153,6 +154,13 @@ func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Dif
 		if err != nil {
 			return err
 		}
+		// Trend rules a plugin's current version ships stay unless the
+		// plugin changes: documents need not repeat them.
+		owned, err := pluginTrendRules(ctx, tx)
+		if err != nil {
+			return err
+		}
+		goneTrends = slices.DeleteFunc(goneTrends, func(t TrendRule) bool { return owned[t.Name] })
 		wantServices := orderByNames(doc.Services, serviceGraph(doc.Services).topoOrder())
 		goneServices, err := upsertKind(ctx, tx, r, s.checker, serviceOps, cur.Services, wantServices, now, &diff)
 		if err != nil {

@@ -347,3 +347,34 @@ func (s *sqliteStore) DeletePluginVersion(ctx context.Context, plugin, version s
 		return err
 	})
 }
+
+// pluginTrendRules returns the names of the trend rules the plugins' current
+// versions ship ("<plugin>.<rule>", as the registry installs them), which
+// Apply keeps when a document does not list them: they belong to the
+// plugin, and a document written by hand would otherwise delete them.
+func pluginTrendRules(ctx context.Context, q querier) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := queryRows(ctx, q, func(rows *sql.Rows) error {
+		var plugin, manifest string
+		if err := rows.Scan(&plugin, &manifest); err != nil {
+			return err
+		}
+		var m struct {
+			TrendRules []struct {
+				Name string `json:"name"`
+			} `json:"trend_rules"`
+		}
+		if json.Unmarshal([]byte(manifest), &m) != nil {
+			return nil // not the registry's to judge here
+		}
+		for _, tr := range m.TrendRules {
+			out[plugin+"."+tr.Name] = true
+		}
+		return nil
+	}, `SELECT p.name, v.manifest FROM plugin_versions v JOIN plugins p ON p.id = v.plugin_id
+		WHERE v.version = p.version AND v.sha256 = p.package_sha256`)
+	if err != nil {
+		return nil, fmt.Errorf("load plugin trend rules: %w", err)
+	}
+	return out, nil
+}

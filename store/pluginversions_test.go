@@ -254,3 +254,25 @@ func TestCheckPinsAndParams(t *testing.T) {
 	}
 	must[Check](t)(st.UpdateCheck(ctx, "space", got))
 }
+
+// Apply keeps the trend rules the plugins' current versions ship when a
+// document does not list them, and deletes others as always.
+func TestApplyKeepsPluginTrendRules(t *testing.T) {
+	st, _ := newCheckerStore(t)
+	ctx := context.Background()
+	v := testVersion("1.0.0", 'a')
+	v.Manifest = json.RawMessage(`{"name":"disk","trend_rules":[{"name":"fill"}]}`)
+	must[Plugin](t)(st.PublishPluginVersion(ctx, v, true))
+	for _, name := range []string{"disk.fill", "mine"} {
+		must[TrendRule](t)(st.CreateTrendRule(ctx, TrendRule{Name: name, Selector: "up", Window: Duration(time.Hour), Expr: `"ok"`}))
+	}
+	doc := must[Document](t)(st.Export(ctx))
+	doc.TrendRules = nil
+	diff := must[Diff](t)(st.Apply(ctx, doc, false))
+	if _, err := st.TrendRule(ctx, "disk.fill"); err != nil {
+		t.Errorf("the plugin's trend rule was deleted: %v (%+v)", err, diff)
+	}
+	if _, err := st.TrendRule(ctx, "mine"); err == nil {
+		t.Error("a trend rule the document does not list was kept")
+	}
+}
