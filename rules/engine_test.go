@@ -608,3 +608,25 @@ func TestServicesFollowTheirMembers(t *testing.T) {
 		t.Errorf("after restart: %+v, want degraded", st)
 	}
 }
+
+// TestOutOfOrderResultIsUnknownInLaterHistories: a result inserted out of
+// order was never classified, so later classifiers see "unknown" for it.
+func TestOutOfOrderResultIsUnknownInLaterHistories(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "p", Kind: "exec", Entrypoint: "p", History: 3,
+		Classifier: `if states[2] == "unknown" and states[3] == "critical" then return "major" end
+if values[1] > 5 then return "critical" end return "ok"`})
+	e.push(t, result("h", "p", "c", 0, 9)) // critical
+	e.push(t, result("h", "p", "c", 2, 1)) // ok
+	e.push(t, result("h", "p", "c", 1, 1)) // out of order: between them, never judged
+	e.push(t, result("h", "p", "c", 3, 1)) // sees [new, minute 2 (ok), minute 1 (unknown)]...
+	got := e.series(t, eq("__name__", rules.MetricState))
+	if want := []float64{3, 0, 0}; !slices.Equal(got, want) {
+		t.Errorf("states %v, want %v", got, want)
+	}
+	steps, err := e.e.TestClassifier(context.Background(), rules.ClassifierTest{Plugin: "p", Host: "h", Check: "c", Last: 1,
+		Source: `return states[3]`})
+	if err != nil || len(steps) != 1 || steps[0].State.String() != "unknown" {
+		t.Errorf("the out-of-order result's state in a later history: %+v, %v; want unknown", steps, err)
+	}
+}

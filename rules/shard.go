@@ -161,7 +161,8 @@ func (s *shard) result(ctx context.Context, cfg *config, r *wire.Result) {
 	if len(sub.ring.buf) != j.n {
 		sub.ring.resize(j.n)
 	}
-	e := entry{ts: r.Timestamp, value: math.NaN(), msg: r.Message, exit: r.ExitStatus}
+	// Unknown until classified; an out-of-order result never is.
+	e := entry{ts: r.Timestamp, value: math.NaN(), msg: r.Message, exit: r.ExitStatus, state: classify.Unknown}
 	if r.Value != nil {
 		e.value = *r.Value
 	}

@@ -343,7 +343,7 @@ func TestRunFixtureSemantics(t *testing.T) {
 	// oldest value, so the replayed history is checked, not only states.
 	p := &Package{Manifest: manifest.Manifest{Name: "t", Kind: "exec", History: 3}, Classifier: `
 if n == 3 and states[1] == "unknown" and states[2] == "critical" and values[3] == 1 then return "major" end
-if n == 3 and values[3] == 7 and states[3] == "ok" then return "minor" end
+if n == 3 and values[3] == 7 and states[3] == "unknown" then return "minor" end
 if values[1] > 5 then return "critical" end
 return "ok"`}
 	v := func(f float64) *float64 { return &f }
@@ -353,7 +353,7 @@ return "ok"`}
 		{Value: v(2), Expect: "major"},                  // n == 3, states[2] critical, values[3] == 1
 		{Value: v(2), Expect: "ok"},                     // the 1 has left the ring
 		{Timestamp: FixtureStart + 30000, Value: v(7)},  // older than the ring: dropped
-		{Timestamp: FixtureStart + 150000, Value: v(7)}, // out of order: joins with state ok, not judged
+		{Timestamp: FixtureStart + 150000, Value: v(7)}, // out of order: joins never judged (unknown)
 		{Timestamp: FixtureStart + 10*60000, Value: v(3), Expect: "minor"},
 	})
 	if err != nil {
