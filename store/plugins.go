@@ -40,8 +40,8 @@ type Plugin struct {
 	// last results into a state; "" means the built-in default for the
 	// plugin's kind. A check may override it per plugin.
 	Classifier string `json:"classifier" yaml:"classifier,omitempty"`
-	// History is how many previous results the classifier sees besides
-	// the new one; 0 means DefaultHistory.
+	// History is n, how many results the classifier sees, the new one
+	// included (values[1] .. values[n]); 0 means DefaultHistory.
 	History int `json:"history" yaml:"history,omitempty"`
 }
 
