@@ -1,8 +1,9 @@
 // Package api is the HTTP face of the Prophasis server: it assembles the
 // agent API (/agent/v1), the Prometheus-compatible API (/api/v1), the
 // management API (/manage/v1), self-metrics (/metrics), health checks (/-/)
-// and the embedded web UI (/) on one gin engine, with authentication on
-// every endpoint but the health checks and the UI's static files.
+// the web UI's login sessions (/manage/v1/session) and the embedded web UI
+// (/) on one gin engine, with authentication on every endpoint but the
+// health checks, the login and the UI's static files.
 //
 // It imports ingest, tsdb, rules, store and plugins; only cmd and server
 // import it.
@@ -64,9 +65,14 @@ func New(d Deps) http.Handler {
 	r.ContextWithFallback = true
 	r.HandleMethodNotAllowed = true
 	r.Use(recovery(logger), instrument, limitBody)
-	r.NoRoute(func(c *gin.Context) {
+	notFound := func(c *gin.Context) {
 		envelope.FailWith(c, envelope.ErrNotFound, errors.New("no endpoint at "+c.Request.URL.Path))
-	})
+	}
+	if d.UI != nil {
+		r.NoRoute(uiRoutes(d.UI, notFound))
+	} else {
+		r.NoRoute(notFound)
+	}
 	r.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, envelope.Response{
 			Status: "error", ErrorType: envelope.ErrBadData,
@@ -78,7 +84,16 @@ func New(d Deps) http.Handler {
 	r.GET("/-/healthy", func(c *gin.Context) { c.String(http.StatusOK, "Prophasis is Healthy.\n") })
 	r.GET("/-/ready", func(c *gin.Context) { c.String(http.StatusOK, "Prophasis is Ready.\n") })
 
-	authed := r.Group("/", auth.Middleware(d.Store, d.Auth))
+	// Web UI sessions: when the store keeps them, the session cookie is a
+	// credential beside API tokens.
+	authOpts := d.Auth
+	if sb, ok := d.Store.(auth.SessionBackend); ok && authOpts.Sessions == nil {
+		authOpts.Sessions = auth.NewSessions(sb, d.Logger)
+	}
+	if authOpts.Sessions != nil {
+		authOpts.Sessions.Register(r.Group("/manage/v1/session"))
+	}
+	authed := r.Group("/", auth.Middleware(d.Store, authOpts))
 	agentapi.Register(r.Group("/agent/v1"), authed.Group("/agent/v1"), agentapi.Deps{
 		Store: d.Store, Ingest: d.Ingest, Logger: d.Logger, CACert: d.CACert, Packages: d.Packages,
 	})
@@ -92,26 +107,6 @@ func New(d Deps) http.Handler {
 		serveUI(r, d.UI)
 	}
 	return r
-}
-
-// serveUI serves the UI's files at / (without auth: they are static and hold
-// no data; every API call the UI makes is authenticated).
-func serveUI(r *gin.Engine, ui fs.FS) {
-	files := http.FileServer(http.FS(ui))
-	h := func(c *gin.Context) { files.ServeHTTP(c.Writer, c.Request) }
-	r.GET("/", h)
-	r.HEAD("/", h)
-	entries, _ := fs.ReadDir(ui, ".")
-	for _, e := range entries {
-		if e.Name() == "index.html" {
-			continue // served at /
-		}
-		if e.IsDir() {
-			r.GET("/"+e.Name()+"/*file", h)
-		} else {
-			r.GET("/"+e.Name(), h)
-		}
-	}
 }
 
 // selfMetrics writes Prophasis's own metrics (VictoriaMetrics/metrics) and

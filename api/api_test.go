@@ -84,7 +84,8 @@ func TestRoutes(t *testing.T) {
 	f("GET", "/metrics", token, 200, "prometheus_tsdb_head_series")
 	f("GET", "/metrics", token, 200, "prophasis_http_requests_total")
 	// Unknown routes and methods answer in the envelope.
-	f("GET", "/nothing/here", token, 404, `"error":"no endpoint at /nothing/here"`)
+	f("GET", "/manage/v1/nothing/here", token, 404, `"error":"no endpoint at /manage/v1/nothing/here"`)
+	f("GET", "/nothing/here.txt", token, 404, `"error":"no endpoint at /nothing/here.txt"`)
 	f("GET", "/agent/v1/results", token, 405, "GET is not allowed on /agent/v1/results")
 	// A panicking handler is a 500; the server keeps serving.
 	f("GET", "/panic", token, 500, `"errorType":"internal","error":"internal error: the server log has the details"`)

@@ -1,7 +1,11 @@
 // Package auth is the authentication and authorisation middleware of every
 // Prophasis HTTP endpoint: it turns a credential (an API token as a bearer
-// token or as the password of HTTP basic auth) into a store.Principal and
-// refuses requests whose principal lacks the role a route needs.
+// token or as the password of HTTP basic auth, or the web UI's session
+// cookie) into a store.Principal and refuses requests whose principal lacks
+// the role a route needs. It also logs web UI users in and out (Sessions)
+// and enforces CSRF protection on what the session cookie authenticates.
+//
+// Only package api and its sub-packages import it.
 package auth
 
 import (
@@ -31,14 +35,25 @@ type Options struct {
 	// LoopbackReads lets unauthenticated requests from a loopback address read
 	// (role viewer), so a Grafana on the same machine needs no token.
 	LoopbackReads bool
+	// Sessions, when set, accepts the web UI's session cookie: the user's
+	// principal, with a CSRF token required on every request but GET, HEAD
+	// and OPTIONS. An Authorization header wins over the cookie.
+	Sessions *Sessions
 }
 
 // Middleware authenticates every request. A request without a credential is
 // refused with 401 unless LoopbackReads lets it through as a viewer; a request
-// with a bad credential is always refused.
+// with a bad credential (an unknown token, an ended session) is always
+// refused.
 func Middleware(a Authenticator, opts Options) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		secret := credential(c.Request)
+		if secret == "" && opts.Sessions != nil {
+			if ck, err := c.Request.Cookie(SessionCookie); err == nil && ck.Value != "" {
+				opts.Sessions.authenticate(c, ck.Value)
+				return
+			}
+		}
 		if secret == "" {
 			if opts.LoopbackReads && isLoopback(c.Request.RemoteAddr) {
 				c.Set(principalKey, store.Principal{Kind: "loopback", Name: "loopback", Role: store.RoleViewer})
