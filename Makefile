@@ -16,12 +16,21 @@ help: ## list the targets
 build: ## build the binaries (cmd/...) into bin/
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
+.PHONY: frontend
+frontend: frontend/node_modules/.package-lock.json ## build the web UI (frontend/dist, embedded by the binary); needs Node 20 and npm
+	cd frontend && npm run build
+
+# npm ci only when package-lock.json changed (npm writes node_modules/.package-lock.json).
+frontend/node_modules/.package-lock.json: frontend/package-lock.json frontend/package.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
 .PHONY: run
-run: build ## build and start the server with embedded defaults (data in ./data)
+run: frontend build ## build the UI and the binaries, start the server with embedded defaults (data in ./data)
 	$(BIN)/prophasis serve --data-dir ./data
 
 .PHONY: test
-test: ## all tests: unit, integration, end-to-end
+test: frontend ## all tests: unit, integration, end-to-end (the UI is built first: the browser tests use it)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
@@ -46,4 +55,5 @@ lint: ## go vet, staticcheck and govulncheck (when installed)
 
 .PHONY: clean
 clean: ## remove build output (not ./data)
-	rm -rf $(BIN)
+	rm -rf $(BIN) frontend/node_modules
+	find frontend/dist -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
