@@ -77,7 +77,8 @@ export function Chart({ series, start, end, step, height = 280, onZoom, label }:
           stroke: PALETTE[i % PALETTE.length],
           width: 1.5,
           spanGaps: false,
-          points: { show: false },
+          // Points show when the series is sparse (uPlot's default rule), so a
+          // check that has run a few times is visible.
         })),
       ],
       hooks: {
@@ -121,7 +122,7 @@ export function Sparkline({ series, start, end, step, width = 140, height = 32 }
         select: { show: false, left: 0, top: 0, width: 0, height: 0 },
         scales: { x: { time: true, min: start, max: end } },
         axes: [{ show: false }, { show: false }],
-        series: [{}, ...series.map(() => ({ stroke: cssVar('--accent', '#3b82f6'), width: 1.25, points: { show: false } }))],
+        series: [{}, ...series.map(() => ({ stroke: cssVar('--accent', '#3b82f6'), width: 1.25, points: { size: 3 } }))],
       },
       toAligned(series, start, end, step),
       box,

@@ -75,7 +75,9 @@ function EnrolButton({ host, again, onToken }: { host: string; again: boolean; o
 }
 
 export function installCommand(e: api.Enrollment): string {
-  return `prophasis-agent --server ${location.origin} \\\n  --enroll-token ${e.token} --data-dir /var/lib/prophasis-agent`;
+  // Over plain HTTP the agent refuses to enrol unless told --allow-http.
+  const http = location.protocol === 'http:' ? ' --allow-http' : '';
+  return `prophasis-agent --server ${location.origin} \\\n  --enroll-token ${e.token}${http} --data-dir /var/lib/prophasis-agent`;
 }
 
 function EnrolmentBox({ e, onClose }: { e: api.Enrollment; onClose: () => void }) {
