@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -186,4 +187,15 @@ func validString(s string, n int) bool {
 		}
 	}
 	return true
+}
+
+// UnmarshalText reads a state's name, for the state file.
+func (s *State) UnmarshalText(b []byte) error {
+	for i, n := range stateNames {
+		if string(b) == n {
+			*s = State(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown check state %q", b)
 }
