@@ -170,7 +170,11 @@ func (r *Registry) publish(ctx context.Context, v store.PluginVersion, m *manife
 			return stored, err
 		}
 	}
-	r.logger.Info("plugin version published", "plugin", v.Plugin, "version", v.Version, "sha256", v.SHA256,
+	level := slog.LevelInfo
+	if shipped {
+		level = slog.LevelDebug // the server logs one line for the library
+	}
+	r.logger.Log(ctx, level, "plugin version published", "plugin", v.Plugin, "version", v.Version, "sha256", v.SHA256,
 		"current", pl.Version, "signer", v.Signer, "by", v.UploadedBy)
 	return stored, nil
 }
