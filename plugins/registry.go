@@ -129,28 +129,15 @@ func (r *Registry) check(body []byte, signature string, trusted []string) (store
 // plugin a user made by hand under the same name is never replaced by an
 // upgrade of the server.
 func (r *Registry) publish(ctx context.Context, v store.PluginVersion, m *manifest.Manifest, body []byte, shipped bool) (store.PluginVersion, error) {
-	current := false
-	if cur, err := r.st.Plugin(ctx, v.Plugin); errors.Is(err, store.ErrNotFound) {
-		current = true
-	} else if err != nil {
-		return v, err
-	} else if manifest.CompareVersions(v.Version, cur.Version) > 0 {
-		current = true
-		if shipped {
-			kept, err := r.st.PluginVersion(ctx, v.Plugin, cur.Version)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return v, err
-			}
-			current = err == nil && kept.SHA256 == cur.SHA256
-			if !current {
-				r.logger.Warn("standard plugin published beside a plugin of the same name made by hand; roll forward to use it",
-					"plugin", v.Plugin, "version", v.Version)
-			}
-		}
-	}
 	var pl store.Plugin
+	// Deciding whether v becomes current and publishing it happen under
+	// the package store's lock, so two uploads at once cannot both see
+	// the old current version and leave the lower one current.
 	err := r.pkgs.publish(ctx, v.SHA256, body, func() error {
-		var err error
+		current, err := r.becomesCurrent(ctx, v, shipped)
+		if err != nil {
+			return err
+		}
 		pl, err = r.st.PublishPluginVersion(ctx, v, current)
 		return err
 	})
@@ -177,6 +164,36 @@ func (r *Registry) publish(ctx context.Context, v store.PluginVersion, m *manife
 	r.logger.Log(ctx, level, "plugin version published", "plugin", v.Plugin, "version", v.Version, "sha256", v.SHA256,
 		"current", pl.Version, "signer", v.Signer, "by", v.UploadedBy)
 	return stored, nil
+}
+
+// becomesCurrent reports whether v should become its plugin's current
+// version: the plugin is new, or v is newer than the current version; for
+// the shipped library, only when the current version is itself one the
+// registry keeps (see publish).
+func (r *Registry) becomesCurrent(ctx context.Context, v store.PluginVersion, shipped bool) (bool, error) {
+	cur, err := r.st.Plugin(ctx, v.Plugin)
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if manifest.CompareVersions(v.Version, cur.Version) <= 0 {
+		return false, nil
+	}
+	if !shipped {
+		return true, nil
+	}
+	kept, err := r.st.PluginVersion(ctx, v.Plugin, cur.Version)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	if err == nil && kept.SHA256 == cur.SHA256 {
+		return true, nil
+	}
+	r.logger.Warn("standard plugin published beside a plugin of the same name made by hand; roll forward to use it",
+		"plugin", v.Plugin, "version", v.Version)
+	return false, nil
 }
 
 // TrendRuleName is the store's name of trend rule rule of plugin: the

@@ -317,3 +317,28 @@ func TestPublishStandard(t *testing.T) {
 		t.Fatalf("second start published %d (%v)", n, err)
 	}
 }
+
+// Uploads at once still leave the highest version current.
+func TestRegistryConcurrentUploads(t *testing.T) {
+	r, st, _ := newRegistry(t, nil)
+	ctx := context.Background()
+	bodies := [][]byte{
+		makePackage(t, "hello", "1.0.0", nil), makePackage(t, "hello", "3.0.0", nil),
+		makePackage(t, "hello", "2.0.0", nil), makePackage(t, "hello", "2.5.0", nil),
+	}
+	errs := make(chan error, len(bodies))
+	for _, b := range bodies {
+		go func() {
+			_, err := r.Upload(ctx, b, "", "a")
+			errs <- err
+		}()
+	}
+	for range bodies {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p, _ := st.Plugin(ctx, "hello"); p.Version != "3.0.0" {
+		t.Fatalf("current after concurrent uploads: %s", p.Version)
+	}
+}
