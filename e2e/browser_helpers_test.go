@@ -22,9 +22,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -114,8 +118,10 @@ func browserT(ctx context.Context) *testing.T {
 }
 
 // newBrowser starts a headless Chromium with a fresh profile and a
-// width x height viewport (a phone-sized one emulates a touch phone at
-// device pixel ratio 3) and returns its tab's context. The browser stops
+// width x height viewport (below 768 px wide it emulates a touch phone at
+// device pixel ratio 3: as on a real phone, a page without
+// <meta name="viewport" content="width=device-width"> lays out 980 px wide)
+// and returns its tab's context. The browser stops
 // when the test ends. Pass the context to chromedp.Do/Run or to the
 // helpers here.
 func newBrowser(t *testing.T, width, height int) context.Context {
@@ -151,7 +157,72 @@ func startBrowser(t *testing.T, width, height int, extra ...chromedp.ExecAllocat
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height), vp...)); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
+	pe := &pageErrorLog{}
+	if err := chromedp.Listen(ctx, pe.record); err != nil {
+		t.Fatalf("listen to the page: %v", err)
+	}
+	ctx = context.WithValue(ctx, pageErrorsKey{}, pe)
 	return context.WithValue(ctx, browserKey{}, t)
+}
+
+type pageErrorsKey struct{}
+
+// pageErrorLog collects the page's uncaught exceptions and console.error
+// calls, so a test can insist on a clean console (noPageErrors).
+type pageErrorLog struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (l *pageErrorLog) record(ev any) {
+	var msg string
+	switch e := ev.(type) {
+	case *runtime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		msg = "uncaught: " + d.Text
+		if d.Exception != nil && d.Exception.Description != "" {
+			msg += " " + d.Exception.Description
+		}
+	case *runtime.EventConsoleAPICalled:
+		if e.Type != runtime.ConsoleAPICalledTypeError {
+			return
+		}
+		msg = "console.error:"
+		for _, a := range e.Args {
+			if a.Description != "" {
+				msg += " " + a.Description
+			} else {
+				msg += " " + string(a.Value)
+			}
+		}
+	default:
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.errs = append(l.errs, msg)
+}
+
+// pageErrors returns the uncaught exceptions and console.error calls of the
+// browser's pages so far.
+func pageErrors(ctx context.Context) []string {
+	l, ok := ctx.Value(pageErrorsKey{}).(*pageErrorLog)
+	if !ok {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.errs)
+}
+
+// noPageErrors fails the test when a page threw an uncaught exception or
+// called console.error.
+func noPageErrors(ctx context.Context) {
+	t := browserT(ctx)
+	t.Helper()
+	if errs := pageErrors(ctx); len(errs) > 0 {
+		t.Fatalf("the page reported errors:\n%s", strings.Join(errs, "\n"))
+	}
 }
 
 // do runs chromedp actions in the browser and fails the test on an error.
@@ -161,6 +232,35 @@ func do(ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatalf("browser: %s: %v", what, err)
 	}
+}
+
+// waitVisible waits until an element matching the CSS selector is visible.
+func waitVisible(ctx context.Context, sel string) {
+	browserT(ctx).Helper()
+	do(ctx, "wait for "+sel, chromedp.WaitVisible(sel))
+}
+
+// click clicks the first visible element matching the CSS selector.
+func click(ctx context.Context, sel string) {
+	browserT(ctx).Helper()
+	do(ctx, "click "+sel, chromedp.Click(sel, chromedp.NodeVisible))
+}
+
+// typeText types text into the first visible element matching the selector.
+func typeText(ctx context.Context, sel, text string) {
+	browserT(ctx).Helper()
+	do(ctx, "type into "+sel, chromedp.SendKeys(sel, text, chromedp.NodeVisible))
+}
+
+// textOf returns the visible text of the first element matching the selector.
+func textOf(ctx context.Context, sel string) string {
+	t := browserT(ctx)
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(sel, chromedp.NodeVisible))
+	if err != nil {
+		t.Fatalf("browser: text of %s: %v", sel, err)
+	}
+	return s
 }
 
 // navigate loads url and waits for the page's load event.

@@ -274,6 +274,7 @@ func TestBrowserScreenshots(t *testing.T) {
 			login(ctx, srv.Admin.User, srv.Admin.Password)
 			navigate(ctx, srv.URL+"/")
 			checkPNG(t, screenshot(ctx, "home"), size.width*size.scale)
+			noPageErrors(ctx)
 		})
 	}
 }
@@ -314,4 +315,38 @@ func metricValue(t *testing.T, srv *uiServer, series string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestBrowserHarness checks the harness's own helpers against a page of
+// known content, so a UI test's failure is the UI's.
+func TestBrowserHarness(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<!doctype html><meta name="viewport" content="width=device-width, initial-scale=1"><title>t</title><p id="out">ready</p><input name="q">
+<button onclick="document.getElementById('out').textContent = 'clicked ' + document.querySelector('input').value">go</button>
+<script>console.error("planned error"); setTimeout(() => { throw new Error("planned throw") }, 0)</script>`)
+	}))
+	defer page.Close()
+	ctx := newBrowser(t, phoneWidth, phoneHeight)
+	navigate(ctx, page.URL)
+	waitVisible(ctx, "#out")
+	if got := evalJS[int](ctx, `window.innerWidth`); got != phoneWidth {
+		t.Fatalf("viewport %d wide, want %d", got, phoneWidth)
+	}
+	typeText(ctx, "input[name=q]", "abc")
+	click(ctx, "button")
+	if got := textOf(ctx, "#out"); got != "clicked abc" {
+		t.Fatalf("text %q", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(pageErrors(ctx)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	errs := strings.Join(pageErrors(ctx), "\n")
+	if !strings.Contains(errs, "planned error") || !strings.Contains(errs, "planned throw") {
+		t.Fatalf("page errors %q, want the planned error and throw", errs)
+	}
+	if hasLoginForm(ctx) {
+		t.Fatal("found a login form on a page without one")
+	}
 }
