@@ -67,9 +67,16 @@ func (r *Registry) RequiresSignatures() bool { return len(r.trusted) > 0 }
 // one wrapping store.ErrConflict; uploading the same package twice is
 // harmless.
 func (r *Registry) Upload(ctx context.Context, body []byte, signature, by string) (store.PluginVersion, error) {
+	v, _, err := r.UploadVersion(ctx, body, signature, by)
+	return v, err
+}
+
+// UploadVersion is Upload that also reports whether the version is new
+// (false: the same package was already published).
+func (r *Registry) UploadVersion(ctx context.Context, body []byte, signature, by string) (store.PluginVersion, bool, error) {
 	v, m, err := r.check(body, signature, r.trusted)
 	if err != nil {
-		return v, err
+		return v, false, err
 	}
 	v.UploadedBy = by
 	return r.publish(ctx, v, m, body, false)
@@ -128,12 +135,18 @@ func (r *Registry) check(body []byte, signature string, trusted []string) (store
 // library), only when the current one is itself a registry version, so a
 // plugin a user made by hand under the same name is never replaced by an
 // upgrade of the server.
-func (r *Registry) publish(ctx context.Context, v store.PluginVersion, m *manifest.Manifest, body []byte, shipped bool) (store.PluginVersion, error) {
+func (r *Registry) publish(ctx context.Context, v store.PluginVersion, m *manifest.Manifest, body []byte, shipped bool) (store.PluginVersion, bool, error) {
 	var pl store.Plugin
+	created := true
 	// Deciding whether v becomes current and publishing it happen under
 	// the package store's lock, so two uploads at once cannot both see
 	// the old current version and leave the lower one current.
 	err := r.pkgs.publish(ctx, v.SHA256, body, func() error {
+		if old, err := r.st.PluginVersion(ctx, v.Plugin, v.Version); err == nil && old.SHA256 == v.SHA256 {
+			created = false
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		current, err := r.becomesCurrent(ctx, v, shipped)
 		if err != nil {
 			return err
@@ -144,17 +157,17 @@ func (r *Registry) publish(ctx context.Context, v store.PluginVersion, m *manife
 	if err != nil {
 		if errors.Is(err, store.ErrInvalid) {
 			// A classifier the engine cannot compile, say.
-			return v, fmt.Errorf("%w: %w", ErrBadPackage, err)
+			return v, false, fmt.Errorf("%w: %w", ErrBadPackage, err)
 		}
-		return v, err
+		return v, false, err
 	}
 	stored, err := r.st.PluginVersion(ctx, v.Plugin, v.Version)
 	if err != nil {
-		return v, err
+		return v, false, err
 	}
 	if pl.Version == v.Version && pl.SHA256 == v.SHA256 {
 		if err := r.installTrendRules(ctx, m); err != nil {
-			return stored, err
+			return stored, created, err
 		}
 	}
 	level := slog.LevelInfo
@@ -163,7 +176,7 @@ func (r *Registry) publish(ctx context.Context, v store.PluginVersion, m *manife
 	}
 	r.logger.Log(ctx, level, "plugin version published", "plugin", v.Plugin, "version", v.Version, "sha256", v.SHA256,
 		"current", pl.Version, "signer", v.Signer, "by", v.UploadedBy)
-	return stored, nil
+	return stored, created, nil
 }
 
 // becomesCurrent reports whether v should become its plugin's current

@@ -50,7 +50,7 @@ func (r *Registry) PublishStandard(ctx context.Context, fsys fs.FS) (int, error)
 		if err != nil {
 			return published, fmt.Errorf("standard plugin %s: %w", e.Name(), err)
 		}
-		if _, err := r.publish(ctx, v, mp, body, true); err != nil {
+		if _, _, err := r.publish(ctx, v, mp, body, true); err != nil {
 			return published, fmt.Errorf("standard plugin %s: %w", e.Name(), err)
 		}
 		published++

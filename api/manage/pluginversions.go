@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -18,10 +17,10 @@ import (
 // Registry is the plugin registry (plugins.Registry). It must be safe for
 // concurrent use.
 type Registry interface {
-	// Upload checks and publishes a package; refusals for its content
-	// wrap plugins.ErrBadPackage, a version that exists with other
-	// content store.ErrConflict.
-	Upload(ctx context.Context, body []byte, signature, by string) (store.PluginVersion, error)
+	// UploadVersion checks and publishes a package and says whether the
+	// version is new; refusals for its content wrap plugins.ErrBadPackage,
+	// a version that exists with other content store.ErrConflict.
+	UploadVersion(ctx context.Context, body []byte, signature, by string) (store.PluginVersion, bool, error)
 	// Versions lists a plugin's versions with the hosts that run each.
 	Versions(ctx context.Context, plugin string) ([]plugins.VersionHosts, error)
 	// Rollback makes version current ("" for the highest below the
@@ -79,8 +78,7 @@ func (h *handlers) uploadPackage(c *gin.Context) {
 	if p, ok := auth.PrincipalOf(c); ok {
 		by = p.Name
 	}
-	start := time.Now().Truncate(time.Millisecond)
-	v, err := h.registry.Upload(c.Request.Context(), body, c.GetHeader(SignatureHeader), by)
+	v, created, err := h.registry.UploadVersion(c.Request.Context(), body, c.GetHeader(SignatureHeader), by)
 	switch {
 	case errors.Is(err, plugins.ErrBadPackage):
 		envelope.FailWith(c, envelope.ErrBadData, err)
@@ -91,9 +89,9 @@ func (h *handlers) uploadPackage(c *gin.Context) {
 	}
 	h.logger.Info("plugin version uploaded", "plugin", v.Plugin, "version", v.Version, "sha256", v.SHA256,
 		"signer", v.Signer, "by", who(c))
-	status := http.StatusCreated
-	if v.UploadedAt.Before(start) {
-		status = http.StatusOK
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
 	}
 	c.JSON(status, envelope.Response{Status: "success", Data: v})
 }
