@@ -208,6 +208,9 @@ func createOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]
 			}
 		}
 		if _, err := o.insert(ctx, tx, r, p, s.nowMillis()); err != nil {
+			if strings.HasPrefix(err.Error(), fmt.Sprintf("%s %q", o.kind, name)) {
+				return err // already names the entity (and field)
+			}
 			return fmt.Errorf("create %s %q: %w", o.kind, name, err)
 		}
 		var err error
@@ -260,6 +263,9 @@ func updateOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]
 			}
 		}
 		if err := o.update(ctx, tx, r, id, p, s.nowMillis()); err != nil {
+			if strings.HasPrefix(err.Error(), fmt.Sprintf("%s %q", o.kind, newName)) {
+				return err // already names the entity (and field)
+			}
 			return fmt.Errorf("update %s %q: %w", o.kind, name, err)
 		}
 		if newName != name {
