@@ -33,6 +33,7 @@ type RegistryStore interface {
 	store.TrendRuleStore
 	store.CheckStore
 	store.GroupStore
+	store.AgentStore
 }
 
 // Registry is the server's plugin registry: it checks uploaded packages,
@@ -305,7 +306,8 @@ type VersionHosts struct {
 
 // Versions lists the plugin's versions, newest upload first, each with the
 // hosts that run it, resolved as the agents' plans are (a check's pin,
-// else the current version; groups expanded). A plugin whose current
+// else the current version; groups expanded; hosts whose agent reported a
+// platform the version is not built for left out). A plugin whose current
 // version the registry does not keep (edited by hand) shows no hosts for
 // "latest".
 func (r *Registry) Versions(ctx context.Context, plugin string) ([]VersionHosts, error) {
@@ -321,7 +323,34 @@ func (r *Registry) Versions(ctx context.Context, plugin string) ([]VersionHosts,
 	if err != nil {
 		return nil, err
 	}
+	// Where a version runs: the platform each host's agent reported, as
+	// the plan leaves out versions built for other platforms.
+	agents, err := r.st.Agents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	platform := map[string]string{}
+	for _, a := range agents { // newest first: the first one counts
+		if _, seen := platform[a.Host]; !seen && a.RevokedAt.IsZero() && a.OS != "" && a.Arch != "" {
+			platform[a.Host] = a.OS + "/" + a.Arch
+		}
+	}
+	platforms := map[string][]string{} // version -> its manifest's platforms
+	for _, v := range vs {
+		if m, err := manifest.Parse(v.Manifest); err == nil {
+			platforms[v.Version] = m.Platforms
+		}
+	}
 	hosts := map[string]map[string]bool{} // version -> hosts
+	add := func(ver, h string) {
+		if ps := platforms[ver]; len(ps) > 0 && platform[h] != "" && !slices.Contains(ps, platform[h]) {
+			return
+		}
+		if hosts[ver] == nil {
+			hosts[ver] = map[string]bool{}
+		}
+		hosts[ver][h] = true
+	}
 	for _, c := range checks {
 		if !slices.Contains(c.Plugins, plugin) {
 			continue
@@ -330,11 +359,8 @@ func (r *Registry) Versions(ctx context.Context, plugin string) ([]VersionHosts,
 		if ver == "" {
 			ver = cur.Version
 		}
-		if hosts[ver] == nil {
-			hosts[ver] = map[string]bool{}
-		}
 		for _, h := range c.Hosts {
-			hosts[ver][h] = true
+			add(ver, h)
 		}
 		for _, g := range c.Groups {
 			hs, err := r.st.GroupHosts(ctx, g)
@@ -342,7 +368,7 @@ func (r *Registry) Versions(ctx context.Context, plugin string) ([]VersionHosts,
 				return nil, err
 			}
 			for _, h := range hs {
-				hosts[ver][h] = true
+				add(ver, h)
 			}
 		}
 	}

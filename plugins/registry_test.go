@@ -342,3 +342,42 @@ func TestRegistryConcurrentUploads(t *testing.T) {
 		t.Fatalf("current after concurrent uploads: %s", p.Version)
 	}
 }
+
+// Versions leaves out the hosts whose agent runs on a platform the version
+// is not built for, as their plans do.
+func TestRegistryVersionsPlatforms(t *testing.T) {
+	r, st, _ := newRegistry(t, nil)
+	ctx := context.Background()
+	amd64Only := func(m map[string]any) { m["platforms"] = []string{"linux/amd64"} }
+	if _, err := r.Upload(ctx, makePackage(t, "hello", "1.0.0", amd64Only), "", "a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []struct{ name, arch string }{{"x86", "amd64"}, {"pi", "arm64"}, {"new", ""}} {
+		if _, err := st.CreateHost(ctx, store.Host{Name: h.name}); err != nil {
+			t.Fatal(err)
+		}
+		if h.arch == "" {
+			continue // not enrolled yet: its platform is unknown
+		}
+		enr, err := st.CreateEnrollment(ctx, h.name, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.Enroll(ctx, enr.Token, store.AgentInfo{OS: "linux", Arch: h.arch}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.CreateSchedule(ctx, store.Schedule{Name: "m", Intervals: []store.Interval{{Period: store.Duration(time.Minute)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateCheck(ctx, store.Check{Name: "c", Plugins: []string{"hello"}, Hosts: []string{"x86", "pi", "new"}, Schedule: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := r.Versions(ctx, "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 1 || strings.Join(vs[0].Hosts, ",") != "new,x86" {
+		t.Fatalf("hosts: %+v", vs)
+	}
+}
