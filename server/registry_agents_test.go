@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -205,7 +204,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal(fmt.Sprintf("%s: not ready after %s", what, d))
+			t.Fatalf("%s: not ready after %s", what, d)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
