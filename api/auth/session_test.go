@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -297,4 +298,22 @@ func TestClientKey(t *testing.T) {
 	f("[2001:db8:0:0:1::9]:80", "addr:2001:db8::")
 	f("[::ffff:192.0.2.1]:80", "addr:192.0.2.1")
 	f("pipe", "addr:pipe")
+}
+
+func TestLoginLogsNoPassword(t *testing.T) {
+	_, st, _ := sessionServer(t)
+	var logs strings.Builder
+	sess := NewSessions(st.(SessionBackend), slog.New(slog.NewTextHandler(&logs, nil)))
+	r := gin.New()
+	sess.Register(r.Group("/manage/v1/session"))
+	for _, pw := range []string{"guess-one-1", "correct horse"} {
+		req(t, r, "POST", "/manage/v1/session", loginBody("ann", pw))
+	}
+	out := logs.String()
+	if !strings.Contains(out, `msg="login failed" component=session user=ann client=192.0.2.7:4321`) || !strings.Contains(out, `msg=login component=session user=ann role=admin`) {
+		t.Fatalf("logins not logged as expected:\n%s", out)
+	}
+	if strings.Contains(out, "guess-one-1") || strings.Contains(out, "correct horse") {
+		t.Fatalf("a password was logged:\n%s", out)
+	}
 }
