@@ -1,4 +1,3 @@
-import { useMemo } from 'preact/hooks';
 import * as api from '../api';
 import { Chart, Sparkline, StateTimeline } from '../chart';
 import { ErrorBox, Loading, RangePicker, Section, StateBadge, useFetch, useNow } from '../components';
@@ -18,21 +17,21 @@ export function HostPage({ name }: { name: string }) {
   const route = useRoute();
   const plugin = route.query.get('plugin') ?? undefined;
   const check = route.query.get('check') ?? '';
-  const now = useNow(60000);
   const states = useFetch(() => api.get<api.States>('/manage/v1/states', { host: name }), [name], 15000);
   const host = useFetch(() => api.get<api.Host>(`/manage/v1/hosts/${encodeURIComponent(name)}`), [name]);
-  const sparkStart = now - SPARK_RANGE;
-  const sparkStep = stepFor(sparkStart, now, 120);
-  const spark = useFetch(
-    () => api.queryRange(`prophasis_value${sel(name)}`, sparkStart, now, sparkStep),
-    [name, now],
-  );
-  const bySeries = useMemo(() => {
+  // Sparklines: the last 6 h of every value of the host, fetched again every
+  // 30 s and whenever a check appears.
+  const nChecks = states.data?.checks.length ?? 0;
+  const spark = useFetch(async () => {
+    const end = Math.floor(Date.now() / 1000);
+    const start = end - SPARK_RANGE;
+    const step = stepFor(start, end, 120);
+    const r = await api.queryRange(`prophasis_value${sel(name)}`, start, end, step);
     const m = new Map<string, api.PromSeries>();
-    if (spark.data && Array.isArray(spark.data.result))
-      for (const s of spark.data.result as api.PromSeries[]) m.set(`${s.metric.plugin ?? ''}/${s.metric.check ?? ''}`, s);
-    return m;
-  }, [spark.data]);
+    if (Array.isArray(r.result)) for (const s of r.result as api.PromSeries[]) m.set(`${s.metric.plugin ?? ''}/${s.metric.check ?? ''}`, s);
+    return { start, end, step, bySeries: m };
+  }, [name, nChecks], 30000);
+  const bySeries = spark.data?.bySeries ?? new Map<string, api.PromSeries>();
 
   const hostState = states.data?.hosts.find((h) => h.host === name);
   const checks = (states.data?.checks ?? []).slice().sort(byWorst((c) => c.state, (c) => `${c.check}/${c.plugin}`));
@@ -73,7 +72,7 @@ export function HostPage({ name }: { name: string }) {
                       </a>
                     </td>
                     <td class="num mono">{fmtValue(c.value)}</td>
-                    <td class="hide-narrow">{s ? <Sparkline series={[s]} start={sparkStart} end={now} step={sparkStep} /> : <span class="muted small">no values</span>}</td>
+                    <td class="hide-narrow">{s && spark.data ? <Sparkline series={[s]} start={spark.data.start} end={spark.data.end} step={spark.data.step} /> : <span class="muted small">no values</span>}</td>
                     <td class="msg">{c.message ?? ''}</td>
                     <td class="hide-narrow small muted" title={fmtTime(c.since)}>{fmtAgo(c.since)}</td>
                   </tr>

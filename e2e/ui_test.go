@@ -1,0 +1,318 @@
+package e2e
+
+// Browser tests of the web UI's pages (frontend/src), in real Chromium
+// through the harness of browser_helpers_test.go: an admin enrols a host from
+// the UI and sees its checks, graphs, state timeline and messages; the
+// overview, explore and alerts pages; a viewer sees no edit buttons; the
+// phone layout. Screenshots are saved as artifacts.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
+	"github.com/prophasis/prophasis/wire"
+)
+
+// waitJS polls a JavaScript boolean expression until it is true, failing the
+// test with what after timeout.
+func waitJS(ctx context.Context, what, expr string, timeout time.Duration) {
+	t := browserT(ctx)
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if evalJS[bool](ctx, "!!("+expr+")") {
+			return
+		}
+		if time.Now().After(deadline) {
+			body := evalJS[string](ctx, "document.body ? document.body.innerText : ''")
+			screenshot(ctx, "timeout")
+			t.Fatalf("waited %v for %s (%s); the page says:\n%s", timeout, what, expr, body)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+// clickText clicks the first element matching sel whose text is text.
+func clickText(ctx context.Context, sel, text string) {
+	t := browserT(ctx)
+	t.Helper()
+	waitJS(ctx, fmt.Sprintf("%s %q", sel, text), uiFind(sel, text), 15*time.Second)
+	evalJS[bool](ctx, uiFind(sel, text)+".click() || true")
+}
+
+// uiFind is a JavaScript expression for the first element matching sel whose
+// trimmed text is text (undefined when none).
+func uiFind(sel, text string) string {
+	return fmt.Sprintf("[...document.querySelectorAll(%s)].find(e => e.textContent.trim() === %s)", jsString(sel), jsString(text))
+}
+
+// dragAcross drags the mouse across the middle of the element matching sel,
+// from one fraction of its width to another, as a user selecting a range.
+func dragAcross(ctx context.Context, sel string, from, to float64) {
+	t := browserT(ctx)
+	t.Helper()
+	r := evalJS[struct{ X, Y, W float64 }](ctx, `(() => { const e = document.querySelector(`+jsString(sel)+`); e.scrollIntoView({block: 'center'});
+		const r = e.getBoundingClientRect(); return {x: r.left, y: r.top + r.height / 2, w: r.width} })()`)
+	held := func(p *input.DispatchMouseEventParams) { p.Button = input.MouseButtonLeft; p.Buttons = 1 }
+	x0, x1 := r.X+r.W*from, r.X+r.W*to
+	steps := []chromedp.Action[chromedp.Void]{
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x0, r.Y),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, x0, r.Y, held, chromedp.ClickCount(1)),
+	}
+	for i := 1; i <= 5; i++ {
+		steps = append(steps, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x0+(x1-x0)*float64(i)/5, r.Y, held))
+	}
+	steps = append(steps, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, x1, r.Y, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+	do(ctx, "drag across "+sel, steps...)
+}
+
+func pageText(ctx context.Context) string {
+	return evalJS[string](ctx, "document.body.innerText")
+}
+
+// uiLogin opens url (a page of the UI), logs in through the form and waits
+// for the app's navigation.
+func uiLogin(ctx context.Context, url string, c credentials) {
+	navigate(ctx, url)
+	login(ctx, c.User, c.Password)
+	waitJS(ctx, "the navigation after login", `document.querySelector('nav#nav a[href="/"]')`, 15*time.Second)
+}
+
+// TestUIEnrolHostAndSeeItsGraphs walks the main path: log in, add a host
+// with an enrolment token, run the install command the page shows, add a
+// check, and see the host's checks with sparklines, a check's graph, state
+// timeline and messages, the overview and the explorer. A host description
+// holding HTML is shown as text.
+func TestUIEnrolHostAndSeeItsGraphs(t *testing.T) {
+	srv := startUIServer(t)
+	srv.mustJSON("POST", "/manage/v1/schedules", map[string]any{"name": "fast", "intervals": []map[string]string{{"period": "2s"}}})
+	ctx := newBrowser(t, desktopWidth, desktopHeight)
+	uiLogin(ctx, srv.URL+"/config/hosts", srv.Admin)
+
+	// Add a host; its description is HTML that must not run.
+	clickText(ctx, "button", "Add host")
+	const evil = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`
+	do(ctx, "fill in the host form",
+		chromedp.SendKeys("#host-name", "web1", chromedp.NodeVisible),
+		chromedp.SendKeys("#host-description", evil, chromedp.NodeVisible),
+	)
+	clickText(ctx, "button[type=submit]", "Create host")
+	waitJS(ctx, "the install command", `document.querySelector('[data-testid=install-command]')`, 15*time.Second)
+	screenshot(ctx, "enrol")
+	cmdText := evalJS[string](ctx, `document.querySelector('[data-testid=install-command]').textContent`)
+	if !strings.Contains(pageText(ctx), evil) {
+		t.Errorf("the host's description is not shown as text")
+	}
+	if evalJS[bool](ctx, "window.__xss !== undefined") {
+		t.Fatal("HTML in a host description ran")
+	}
+
+	// Run the command the page shows (its data directory swapped for a temporary one).
+	args := strings.Fields(strings.ReplaceAll(cmdText, "\\\n", " "))
+	if len(args) < 5 || args[0] != "prophasis-agent" || !regexp.MustCompile(`--enroll-token phe_`).MatchString(cmdText) {
+		t.Fatalf("install command %q", cmdText)
+	}
+	for i, a := range args {
+		if a == "/var/lib/prophasis-agent" {
+			args[i] = t.TempDir()
+		}
+	}
+	startAgent(t, args[1:]...)
+	srv.mustJSON("POST", "/manage/v1/checks", map[string]any{"name": "res", "plugins": []string{"load", "memory"}, "hosts": []string{"web1"}, "schedule": "fast"})
+
+	// The host page lists the checks with a value and a sparkline.
+	navigate(ctx, srv.URL+"/hosts/web1")
+	waitJS(ctx, "the load check on the host page", uiFind("table a", "res/load"), 60*time.Second)
+	waitJS(ctx, "a sparkline", `document.querySelector('.sparkline canvas')`, 60*time.Second)
+	screenshot(ctx, "host")
+
+	// A check's graph, state timeline and messages.
+	clickText(ctx, "table a", "res/load")
+	waitJS(ctx, "the check's URL", `location.search.includes('plugin=load')`, 5*time.Second)
+	waitJS(ctx, "the check's graph", `document.querySelector('.chart canvas')`, 30*time.Second)
+	waitJS(ctx, "the state timeline", `document.querySelector('.timeline .band.st-ok')`, 30*time.Second)
+	waitJS(ctx, "the message history", `[...document.querySelectorAll('.messages .msg')].some(e => e.textContent.includes('load average'))`, 30*time.Second)
+	screenshot(ctx, "check")
+
+	// The overview counts the host and finds it by search.
+	navigate(ctx, srv.URL+"/")
+	waitJS(ctx, "web1 on the overview", `document.querySelector('#main a[href="/hosts/web1"]')`, 30*time.Second)
+	waitJS(ctx, "the hosts count", `document.querySelector('.counts .count')`, 10*time.Second)
+	screenshot(ctx, "overview")
+	do(ctx, "search", chromedp.SendKeys("#ov-search", "no-such-thing", chromedp.NodeVisible))
+	waitJS(ctx, "the search filtering web1 out", `document.body.innerText.includes('No host matches.')`, 5*time.Second)
+
+	// Explore: a query in the URL, graph and table, suggestions of metric names.
+	navigate(ctx, srv.URL+"/explore?q="+urlEscape(`prophasis_value{host="web1"}`))
+	waitJS(ctx, "the explore graph", `document.querySelector('.chart canvas')`, 30*time.Second)
+	screenshot(ctx, "explore-graph")
+	// Drag across the chart: the URL gets the selected range.
+	dragAcross(ctx, ".chart .u-over", 0.5, 0.9)
+	waitJS(ctx, "the zoomed range in the URL", `(() => { const q = new URLSearchParams(location.search); return +q.get('to') > +q.get('from') && +q.get('from') > 0 })()`, 10*time.Second)
+	waitJS(ctx, "Reset zoom", uiFind("button", "Reset zoom"), 10*time.Second)
+	// (The host's values are only the last minute's: the selection may hold none.)
+	waitJS(ctx, "the zoomed query's answer", `document.querySelector('.chart canvas') || document.body.innerText.includes('No data.')`, 30*time.Second)
+	clickText(ctx, "button", "Reset zoom")
+	waitJS(ctx, "the range reset", `!location.search.includes('from=')`, 5*time.Second)
+	clickText(ctx, "button", "Table")
+	waitJS(ctx, "the table view", `location.search.includes('view=table') && [...document.querySelectorAll('.table td')].some(e => e.textContent.includes('plugin="load"'))`, 30*time.Second)
+	evalJS[bool](ctx, `(() => { const ta = document.querySelector('#promql'); ta.focus(); ta.select(); return true })()`)
+	do(ctx, "type a metric name prefix", chromedp.SendKeys("#promql", "prophasis_val"))
+	waitJS(ctx, "the metric name suggestion", uiFind("#promql-suggestions li", "prophasis_value"), 10*time.Second)
+	do(ctx, "accept the suggestion", chromedp.KeyEvent("\t"))
+	waitJS(ctx, "the suggestion accepted", `document.querySelector('#promql').value === 'prophasis_value'`, 5*time.Second)
+	clickText(ctx, "button[type=submit]", "Run")
+	waitJS(ctx, "the query in the URL", `new URLSearchParams(location.search).get('q') === 'prophasis_value'`, 5*time.Second)
+
+	// The theme toggle switches light and dark.
+	before := evalJS[string](ctx, "document.documentElement.dataset.theme")
+	for i := 0; i < 3 && evalJS[string](ctx, "document.documentElement.dataset.theme") == before; i++ {
+		evalJS[bool](ctx, `document.querySelector('.theme-toggle').click() || true`)
+	}
+	if after := evalJS[string](ctx, "document.documentElement.dataset.theme"); after == before {
+		t.Errorf("the theme toggle left the theme %q", after)
+	}
+	screenshot(ctx, "explore-other-theme")
+	noPageErrors(ctx)
+}
+
+// TestUIViewerSeesNoEditButtons logs in as a viewer: the pages show, the
+// buttons that change things do not.
+func TestUIViewerSeesNoEditButtons(t *testing.T) {
+	srv := startUIServer(t)
+	srv.mustJSON("POST", "/manage/v1/hosts", map[string]any{"name": "web1"})
+	ctx := newBrowser(t, desktopWidth, desktopHeight)
+	uiLogin(ctx, srv.URL+"/config/hosts", srv.Viewer)
+	waitJS(ctx, "the hosts table", `document.querySelector('#main a[href="/hosts/web1"]')`, 15*time.Second)
+	for _, b := range []string{"Add host", "Enrolment token"} {
+		if evalJS[bool](ctx, "!!"+uiFind("button", b)) {
+			t.Errorf("a viewer sees the button %q", b)
+		}
+	}
+	if role := evalJS[string](ctx, `document.querySelector('.role').textContent`); role != "viewer" {
+		t.Errorf("role shown %q", role)
+	}
+	// Signing out returns to the login form.
+	clickText(ctx, "button", "Sign out")
+	waitJS(ctx, "the login form", `document.querySelector('input[name=user]')`, 10*time.Second)
+	noPageErrors(ctx)
+}
+
+// TestUIPhone checks the layout at 375 px: the menu button opens the
+// navigation, pages fit the width.
+func TestUIPhone(t *testing.T) {
+	srv := startUIServer(t)
+	srv.mustJSON("POST", "/manage/v1/hosts", map[string]any{"name": "web1"})
+	ctx := newBrowser(t, phoneWidth, phoneHeight)
+	navigate(ctx, srv.URL+"/")
+	screenshot(ctx, "login")
+	uiLogin(ctx, srv.URL+"/", srv.Admin)
+	if evalJS[bool](ctx, `getComputedStyle(document.querySelector('#nav')).display !== 'none'`) {
+		t.Error("the navigation shows before the menu is opened")
+	}
+	clickText(ctx, "button", "☰ Menu")
+	waitJS(ctx, "the navigation opened", `getComputedStyle(document.querySelector('#nav')).display !== 'none'`, 5*time.Second)
+	screenshot(ctx, "menu")
+	clickText(ctx, "#nav a", "Configuration")
+	waitJS(ctx, "the hosts page", `document.querySelector('#main a[href="/hosts/web1"]')`, 15*time.Second)
+	for _, path := range []string{"/", "/config/hosts", "/alerts", "/explore?q=up"} {
+		navigate(ctx, srv.URL+path)
+		waitJS(ctx, "the page "+path, `document.querySelector('#main h1')`, 15*time.Second)
+		time.Sleep(500 * time.Millisecond)
+		if w := evalJS[float64](ctx, "document.documentElement.scrollWidth"); w > phoneWidth+1 {
+			t.Errorf("%s is %v px wide at %d", path, w, phoneWidth)
+		}
+		screenshot(ctx, strings.Trim(strings.NewReplacer("/", "-", "?", "-", "=", "-").Replace(path), "-")+"page")
+	}
+	noPageErrors(ctx)
+}
+
+// uiJSON decodes a management API answer's data.
+func uiJSON[T any](t *testing.T, b []byte) T {
+	t.Helper()
+	var env struct{ Data T }
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return env.Data
+}
+
+// TestUIAcknowledgeAndSilenceAnAlert: a critical result fires an alert; the
+// overview and the alerts page show it; an admin acknowledges it with a
+// comment and silences its host from the alerts page; the history lists it.
+// The result's message holds HTML, shown as text.
+func TestUIAcknowledgeAndSilenceAnAlert(t *testing.T) {
+	srv := startUIServer(t)
+	hook := startHook(t, "ui-hook-secret")
+	srv.mustJSON("POST", "/manage/v1/plugins", map[string]any{"name": "uidisk", "kind": "exec", "entrypoint": "x",
+		"classifier": `if values[1] > 90 then return "critical" end return "ok"`})
+	srv.mustJSON("POST", "/manage/v1/hosts", map[string]any{"name": "web1"})
+	srv.mustJSON("POST", "/manage/v1/schedules", map[string]any{"name": "1m", "intervals": []map[string]string{{"period": "1m"}}})
+	srv.mustJSON("POST", "/manage/v1/checks", map[string]any{"name": "res", "plugins": []string{"uidisk"}, "hosts": []string{"web1"}, "schedule": "1m"})
+	srv.mustJSON("POST", "/manage/v1/alert-modules", map[string]any{"name": "hook", "kind": "webhook",
+		"config": map[string]any{"url": hook.URL, "secret": "ui-hook-secret"}})
+	srv.mustJSON("POST", "/manage/v1/alert-rules", map[string]any{"name": "disk-critical", "to": []string{"critical"},
+		"scope": map[string]any{"hosts": []string{"web1"}}, "modules": []string{"hook"}})
+	const msg = `disk 95% full <script>window.__xss=3</script>`
+	r := wire.Result{Host: "web1", Plugin: "uidisk", Check: "res", Value: val(95), Duration: 0.01,
+		Timestamp: time.Now().UnixMilli(), Message: msg}
+	if code, body := srv.do("POST", "/agent/v1/results", "application/json", resultsBody(t, r)); code != 200 {
+		t.Fatalf("push: %d %s", code, body)
+	}
+
+	ctx := newBrowser(t, desktopWidth, desktopHeight)
+	uiLogin(ctx, srv.URL+"/", srv.Admin)
+	waitJS(ctx, "the critical check on the overview", `document.querySelector('#ov-checks') && document.querySelector('.count.st-critical')`, 30*time.Second)
+	waitJS(ctx, "the alert on the overview", `document.body.innerText.includes('disk-critical')`, 30*time.Second)
+	if !strings.Contains(pageText(ctx), msg) {
+		t.Errorf("the message is not shown as text on the overview")
+	}
+	screenshot(ctx, "overview-critical")
+
+	navigate(ctx, srv.URL+"/alerts")
+	waitJS(ctx, "the open alert", uiFind("button", "Acknowledge"), 30*time.Second)
+	clickText(ctx, "button", "Acknowledge")
+	do(ctx, "write the comment", chromedp.SendKeys(`input[name=comment]`, "replacing the disk", chromedp.NodeVisible))
+	clickText(ctx, "form.inline-form button[type=submit]", "Acknowledge")
+	waitJS(ctx, "the acknowledgement shown", `document.body.innerText.includes('Acknowledged by alice')`, 15*time.Second)
+	acks := uiJSON[[]struct {
+		By, Comment string
+	}](t, srv.mustJSON("GET", "/manage/v1/acks", nil))
+	if len(acks) != 1 || acks[0].By != "alice" || acks[0].Comment != "replacing the disk" {
+		t.Errorf("acknowledgements %+v", acks)
+	}
+
+	clickText(ctx, "button", "Silence")
+	do(ctx, "write the reason", chromedp.SendKeys(`input[name=reason]`, "disk swap tonight", chromedp.NodeVisible))
+	clickText(ctx, "form.inline-form button[type=submit]", "Silence")
+	waitJS(ctx, "the silence shown", `document.body.innerText.includes('Silenced by')`, 30*time.Second)
+	sils := uiJSON[[]struct {
+		Name, Comment string
+		CreatedBy     string `json:"created_by"`
+		Scope         struct{ Hosts []string }
+	}](t, srv.mustJSON("GET", "/manage/v1/silences", nil))
+	if len(sils) != 1 || sils[0].Comment != "disk swap tonight" || len(sils[0].Scope.Hosts) != 1 || sils[0].Scope.Hosts[0] != "web1" {
+		t.Errorf("silences %+v", sils)
+	}
+	waitJS(ctx, "the history", `document.querySelectorAll('#main table tbody tr').length > 0`, 30*time.Second)
+	screenshot(ctx, "alerts")
+	if evalJS[bool](ctx, "window.__xss !== undefined") {
+		t.Fatal("HTML in a message ran")
+	}
+
+	// The host page shows the message as text too.
+	navigate(ctx, srv.URL+"/hosts/web1?plugin=uidisk&check=res")
+	waitJS(ctx, "the message history", `[...document.querySelectorAll('.messages .msg')].some(e => e.textContent === `+jsString(msg)+`)`, 30*time.Second)
+	if evalJS[bool](ctx, "window.__xss !== undefined") {
+		t.Fatal("HTML in a message ran")
+	}
+	noPageErrors(ctx)
+}
