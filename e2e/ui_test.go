@@ -290,6 +290,14 @@ func TestUIAcknowledgeAndSilenceAnAlert(t *testing.T) {
 		t.Errorf("acknowledgements %+v", acks)
 	}
 
+	// Withdraw it (confirming the dialog), then silence the alert instead.
+	evalJS[bool](ctx, "(window.confirm = () => true, true)")
+	clickText(ctx, "button", "Withdraw")
+	waitJS(ctx, "the acknowledgement withdrawn", `!document.body.innerText.includes('Acknowledged by alice')`, 15*time.Second)
+	if acks := uiJSON[[]any](t, srv.mustJSON("GET", "/manage/v1/acks", nil)); len(acks) != 0 {
+		t.Errorf("acknowledgements after withdrawing: %v", acks)
+	}
+
 	clickText(ctx, "button", "Silence")
 	do(ctx, "write the reason", chromedp.SendKeys(`input[name=reason]`, "disk swap tonight", chromedp.NodeVisible))
 	clickText(ctx, "form.inline-form button[type=submit]", "Silence")
@@ -315,4 +323,77 @@ func TestUIAcknowledgeAndSilenceAnAlert(t *testing.T) {
 		t.Fatal("HTML in a message ran")
 	}
 	noPageErrors(ctx)
+}
+
+// setField sets a text field's value as typing would (an input event), for
+// long texts such as JSON.
+func setField(ctx context.Context, sel, value string) {
+	browserT(ctx).Helper()
+	evalJS[bool](ctx, `(() => { const e = document.querySelector(`+jsString(sel)+`); e.focus(); e.value = `+jsString(value)+`;
+		e.dispatchEvent(new Event('input', {bubbles: true})); return true })()`)
+}
+
+// TestUIConfigureEntities: an admin creates a schedule and a check with the
+// JSON editor (a refused body shows the server's reason beside the field),
+// edits and deletes the check, makes an API token (its secret shown once) and
+// reads the system log; a viewer sees the lists without the buttons.
+func TestUIConfigureEntities(t *testing.T) {
+	srv := startUIServer(t)
+	srv.mustJSON("POST", "/manage/v1/hosts", map[string]any{"name": "web1"})
+	ctx := newBrowser(t, desktopWidth, desktopHeight)
+	uiLogin(ctx, srv.URL+"/config/schedules", srv.Admin)
+
+	clickText(ctx, "button", "New")
+	setField(ctx, "#ent-json", `{"name": "fast", "intervals": [{"period": "10s"}]}`)
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the schedule listed", uiFind("#main .list strong", "fast"), 15*time.Second)
+
+	clickText(ctx, ".tabs a", "Checks")
+	waitJS(ctx, "the checks page", `location.pathname === '/config/checks'`, 5*time.Second)
+	clickText(ctx, "button", "New")
+	setField(ctx, "#ent-json", `{"name": "res", "plugins": ["load"], "hosts": ["web1"], "schedule": "fast", "colour": "red"}`)
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the server's reason beside the field", `document.querySelector('#ent-json-err .field-error') && document.querySelector('#ent-json').getAttribute('aria-invalid') === 'true'`, 15*time.Second)
+	screenshot(ctx, "check-refused")
+	setField(ctx, "#ent-json", `{"name": "res", "plugins": ["load"], "hosts": ["web1"], "schedule": "fast"}`)
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the check listed", uiFind("#main .list strong", "res"), 15*time.Second)
+	screenshot(ctx, "checks")
+
+	clickText(ctx, "#main .list button", "Edit")
+	setField(ctx, "#ent-json", `{"name": "res", "plugins": ["load", "memory"], "hosts": ["web1"], "schedule": "fast"}`)
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the edited check", `document.querySelector("#main .list").innerText.includes('load, memory')`, 15*time.Second)
+	var chk struct{ Plugins []string }
+	chk = uiJSON[struct{ Plugins []string }](t, srv.mustJSON("GET", "/manage/v1/checks/res", nil))
+	if len(chk.Plugins) != 2 {
+		t.Errorf("check after editing: %+v", chk)
+	}
+	evalJS[bool](ctx, "(window.confirm = () => true, true)")
+	clickText(ctx, "#main .list button", "Delete")
+	waitJS(ctx, "the check deleted", `document.body.innerText.includes('None yet.')`, 15*time.Second)
+
+	clickText(ctx, ".tabs a", "Tokens")
+	do(ctx, "name a token", chromedp.SendKeys("#tok-name", "grafana", chromedp.NodeVisible))
+	clickText(ctx, "button[type=submit]", "Create")
+	waitJS(ctx, "the token's secret", `/^pht_/.test(document.querySelector('[data-testid=token-secret]')?.textContent ?? '')`, 15*time.Second)
+
+	clickText(ctx, "nav#nav a", "System log")
+	waitJS(ctx, "the system log", `document.querySelector('#main h1')?.textContent === 'System log' && (document.querySelector('#main table tbody tr') || document.body.innerText.includes('Nothing logged.'))`, 15*time.Second)
+	noPageErrors(ctx)
+
+	// A viewer: the lists, no buttons, no users or tokens tabs.
+	vctx := newBrowser(t, phoneWidth, phoneHeight)
+	uiLogin(vctx, srv.URL+"/config/schedules", srv.Viewer)
+	waitJS(vctx, "the schedule listed", uiFind("#main .list strong", "fast"), 15*time.Second)
+	for _, b := range []string{"New", "Edit", "Delete"} {
+		if evalJS[bool](vctx, "!!"+uiFind("button", b)) {
+			t.Errorf("a viewer sees the button %q", b)
+		}
+	}
+	if evalJS[bool](vctx, "!!"+uiFind(".tabs a", "Tokens")) {
+		t.Error("a viewer sees the Tokens tab")
+	}
+	screenshot(vctx, "viewer-schedules")
+	noPageErrors(vctx)
 }

@@ -8,7 +8,8 @@ import { Overview } from './pages/overview';
 import { HostPage } from './pages/host';
 import { Explore } from './pages/explore';
 import { Alerts } from './pages/alerts';
-import { ConfigHosts } from './pages/config';
+import { Config } from './pages/config';
+import { SystemLog } from './pages/syslog';
 
 type Phase = { kind: 'checking' } | { kind: 'login'; expired?: boolean } | { kind: 'in'; session: api.Session };
 
@@ -97,6 +98,7 @@ const NAV = [
   { href: '/explore', label: 'Explore', match: (p: string) => p.startsWith('/explore') },
   { href: '/alerts', label: 'Alerts', match: (p: string) => p.startsWith('/alerts') },
   { href: '/config/hosts', label: 'Configuration', match: (p: string) => p.startsWith('/config') },
+  { href: '/system-log', label: 'System log', match: (p: string) => p.startsWith('/system-log') },
 ];
 
 function Shell({ session, onLogout }: { session: api.Session; onLogout: () => void }) {
@@ -140,7 +142,10 @@ function pageFor(path: string): { title: string; node: JSX.Element } {
   }
   if (path === '/explore') return { title: 'Explore', node: <Explore /> };
   if (path === '/alerts') return { title: 'Alerts', node: <Alerts /> };
-  if (path === '/config' || path === '/config/hosts') return { title: 'Hosts', node: <ConfigHosts /> };
+  if (path === '/config' || path === '/config/') return { title: 'Configuration', node: <Config kind="hosts" /> };
+  const c = path.match(/^\/config\/([a-z-]+)\/?$/);
+  if (c) return { title: `Configuration · ${c[1]}`, node: <Config kind={c[1]} /> };
+  if (path === '/system-log') return { title: 'System log', node: <SystemLog /> };
   return {
     title: 'Not found',
     node: (

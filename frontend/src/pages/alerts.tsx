@@ -2,12 +2,15 @@ import { useState } from 'preact/hooks';
 import * as api from '../api';
 import { ErrorBox, Loading, Section, StateBadge, useFetch, useIsAdmin } from '../components';
 import { byWorst, fmtAgo, fmtTime, subjectText } from '../util';
+import { DeleteButton } from './entities';
 
 export function Alerts() {
   const alerts = useFetch(() => api.get<api.Alert[]>('/manage/v1/alerts'), [], 15000);
   const history = useFetch(() => api.get<api.AlertStep[]>('/manage/v1/alert-history', { limit: 100 }), [], 30000);
+  const acks = useFetch(() => api.get<api.Ack[]>('/manage/v1/acks'), [], 15000);
   const list = (alerts.data ?? []).slice().sort(byWorst((a) => a.state, (a) => a.id));
-  const reload = () => { alerts.reload(); history.reload(); };
+  const reload = () => { alerts.reload(); history.reload(); acks.reload(); };
+  const ackKey = (a: api.Alert) => (acks.data ?? []).find((k) => sameSubject(k.subject, a.subject))?.subject_key;
 
   return (
     <div class="page">
@@ -17,7 +20,7 @@ export function Alerts() {
         <Loading show={alerts.loading && !alerts.data} />
         {alerts.data && list.length === 0 && <p class="muted">No open alerts.</p>}
         <ul class="list">
-          {list.map((a) => <AlertRow key={a.id} a={a} onChanged={reload} />)}
+          {list.map((a) => <AlertRow key={a.id} a={a} ackKey={ackKey(a)} onChanged={reload} />)}
         </ul>
       </Section>
       <Section title="History" id="alerts-history">
@@ -44,7 +47,13 @@ export function Alerts() {
   );
 }
 
-function AlertRow({ a, onChanged }: { a: api.Alert; onChanged: () => void }) {
+function sameSubject(x: api.Subject, y: api.Subject): boolean {
+  const f = (s: api.Subject) => JSON.stringify([s.kind, s.host ?? '', s.plugin ?? '', s.check ?? '', s.service ?? '', s.rule ?? '',
+    Object.entries(s.labels ?? {}).sort()]);
+  return f(x) === f(y);
+}
+
+function AlertRow({ a, ackKey, onChanged }: { a: api.Alert; ackKey?: string; onChanged: () => void }) {
   const admin = useIsAdmin();
   const [form, setForm] = useState<'' | 'ack' | 'silence'>('');
   return (
@@ -63,7 +72,12 @@ function AlertRow({ a, onChanged }: { a: api.Alert; onChanged: () => void }) {
         )}
       </div>
       {a.reason && <div class="msg small">{a.reason}</div>}
-      {a.ack && <div class="small">Acknowledged by {a.ack.by}: “{a.ack.comment}”{a.ack.expires ? ` until ${fmtTime(a.ack.expires)}` : ''}</div>}
+      {a.ack && (
+        <div class="small row wrap">
+          <span>Acknowledged by {a.ack.by}: “{a.ack.comment}”{a.ack.expires ? ` until ${fmtTime(a.ack.expires)}` : ''}</span>
+          {admin && ackKey && <DeleteButton path={api.withParams('/manage/v1/acks', { subject_key: ackKey })} what="the acknowledgement" label="Withdraw" onDone={onChanged} />}
+        </div>
+      )}
       {a.silenced && <div class="small">Silenced by {a.silenced}</div>}
       {form === 'ack' && <AckForm a={a} onDone={() => { setForm(''); onChanged(); }} />}
       {form === 'silence' && <SilenceForm a={a} onDone={() => { setForm(''); onChanged(); }} />}

@@ -2,8 +2,36 @@ import { useState } from 'preact/hooks';
 import * as api from '../api';
 import { CopyButton, ErrorBox, Loading, Section, useFetch, useIsAdmin } from '../components';
 import { fmtAgo, fmtTime } from '../util';
+import { DeleteButton, EntityPage, KINDS, TokensPage } from './entities';
 
-export function ConfigHosts() {
+const TABS: [string, string][] = [
+  ['hosts', 'Hosts'], ['groups', 'Groups'], ['checks', 'Checks'], ['schedules', 'Schedules'], ['plugins', 'Plugins'],
+  ['services', 'Services'], ['alert-rules', 'Alert rules'], ['trend-rules', 'Trend rules'], ['alert-modules', 'Alert modules'],
+  ['silences', 'Silences'], ['users', 'Users'], ['tokens', 'Tokens'],
+];
+
+// Config is the configuration section: a row of tabs, one per kind of entity.
+export function Config({ kind }: { kind: string }) {
+  const admin = useIsAdmin();
+  const tabs = TABS.filter(([k]) => admin || (k !== 'users' && k !== 'tokens'));
+  let body;
+  if (kind === 'hosts') body = <ConfigHosts />;
+  else if (kind === 'tokens' && admin) body = <TokensPage />;
+  else if (KINDS[kind] && (admin || !KINDS[kind].adminOnly)) body = <EntityPage key={kind} kindKey={kind} />;
+  else body = <p class="error" role="alert">No such configuration page.</p>;
+  return (
+    <div class="page">
+      <nav class="tabs" aria-label="configuration">
+        {tabs.map(([k, label]) => (
+          <a key={k} href={`/config/${k}`} aria-current={k === kind ? 'page' : undefined}>{label}</a>
+        ))}
+      </nav>
+      {body}
+    </div>
+  );
+}
+
+function ConfigHosts() {
   const admin = useIsAdmin();
   const hosts = useFetch(() => api.get<api.Host[]>('/manage/v1/hosts'), []);
   const agents = useFetch(() => api.get<api.Agent[]>('/manage/v1/agents'), []);
@@ -12,12 +40,11 @@ export function ConfigHosts() {
   const agentOf = (h: string) => (agents.data ?? []).find((a) => a.host === h && !a.revoked_at);
 
   return (
-    <div class="page">
+    <>
       <div class="page-head">
-        <h1>Configuration · Hosts</h1>
+        <h1>Hosts</h1>
         {admin && !adding && <button type="button" class="btn primary" onClick={() => setAdding(true)}>Add host</button>}
       </div>
-      <p class="muted small">More of the configuration (groups, plugins, checks, schedules, services, alert rules and modules, users, tokens) follows here; until then it is reachable through the management API and <code>prophasis apply</code>.</p>
       {enrol && <EnrolmentBox e={enrol} onClose={() => setEnrol(null)} />}
       {adding && (
         <HostForm
@@ -42,7 +69,12 @@ export function ConfigHosts() {
                     <td class="hide-narrow small">{Object.entries(h.labels ?? {}).map(([k, v]) => <span key={k} class="tag">{k}={v}</span>)}</td>
                     <td class="small">{ag ? <span title={`enrolled ${fmtTime(ag.enrolled_at)}`}>{[ag.version, ag.os && ag.arch ? `${ag.os}/${ag.arch}` : ag.os].filter(Boolean).join(' · ')}{ag.last_seen_at ? ` · seen ${fmtAgo(ag.last_seen_at)}` : ''}</span> : <span class="muted">not enrolled</span>}</td>
                     {admin && (
-                      <td><EnrolButton host={h.name} again={!!ag} onToken={setEnrol} /></td>
+                      <td>
+                        <span class="actions">
+                          <EnrolButton host={h.name} again={!!ag} onToken={setEnrol} />
+                          <DeleteButton path={`/manage/v1/hosts/${encodeURIComponent(h.name)}`} what={`host ${h.name}`} onDone={hosts.reload} />
+                        </span>
+                      </td>
                     )}
                   </tr>
                 );
@@ -52,7 +84,7 @@ export function ConfigHosts() {
         </div>
         <ErrorBox error={agents.error} what="Agents" />
       </Section>
-    </div>
+    </>
   );
 }
 
