@@ -94,7 +94,7 @@ func TestAgentEndToEnd(t *testing.T) {
 	s := startServer(t, "", "--tls-auto", "--tls-hosts", "127.0.0.1")
 	token, caSHA := enrolmentToken(t, s, "web1")
 	api := s.manage
-	api("POST", "/plugins", map[string]any{"name": "load"})
+	// "load" (the built-in collector) comes with the server's standard library.
 	api("POST", "/plugins", map[string]any{"name": "check_load", "kind": "nagios", "entrypoint": "/usr/lib/nagios/plugins/check_load",
 		"args": []string{"-w", "50,50,50", "-c", "100,100,100"}})
 	api("POST", "/plugins", map[string]any{"name": "munin_load", "kind": "munin", "entrypoint": "/usr/share/munin/plugins/load"})
@@ -182,7 +182,7 @@ func TestAgentLosesNothing(t *testing.T) {
 		path string
 		body any
 	}{
-		{"/plugins", map[string]any{"name": "uptime"}},
+		// "uptime" comes with the server's standard library.
 		{"/schedules", map[string]any{"name": "every-second", "intervals": []map[string]any{{"period": "1s"}}, "max_lateness": "1h"}},
 		{"/checks", map[string]any{"name": "alive", "plugins": []string{"uptime"}, "hosts": []string{"web1"}, "schedule": "every-second"}},
 	} {

@@ -79,13 +79,13 @@ func TestAlertingEndToEnd(t *testing.T) {
 	}
 
 	// Configuration, through the management API.
-	mustCall("POST", "/manage/v1/plugins", map[string]any{"name": "disk", "kind": "exec", "entrypoint": "x",
+	mustCall("POST", "/manage/v1/plugins", map[string]any{"name": "diskpct", "kind": "exec", "entrypoint": "x",
 		"classifier": `if values[1] > 90 then return "critical" end return "ok"`})
 	for _, h := range []string{"router", "web1", "web2"} {
 		mustCall("POST", "/manage/v1/hosts", map[string]any{"name": h})
 	}
 	mustCall("POST", "/manage/v1/schedules", map[string]any{"name": "1m", "intervals": []map[string]any{{"period": "1m"}}})
-	mustCall("POST", "/manage/v1/checks", map[string]any{"name": "res", "plugins": []string{"disk"},
+	mustCall("POST", "/manage/v1/checks", map[string]any{"name": "res", "plugins": []string{"diskpct"},
 		"hosts": []string{"router", "web1", "web2"}, "schedule": "1m"})
 	mustCall("POST", "/manage/v1/services", map[string]any{"name": "website",
 		"dependencies":      []map[string]any{{"host": "router"}},
@@ -121,7 +121,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 			ts = lastTS + 1
 		}
 		lastTS = ts
-		r := wire.Result{Host: host, Plugin: "disk", Check: "res", Value: val(v), Duration: 0.01, Timestamp: ts,
+		r := wire.Result{Host: host, Plugin: "diskpct", Check: "res", Value: val(v), Duration: 0.01, Timestamp: ts,
 			Message: fmt.Sprintf("disk %g%% full", v)}
 		code, body := s.do("POST", "/agent/v1/results", "application/json", resultsBody(t, r))
 		if code != 200 || !strings.Contains(string(body), `"accepted":1`) {
@@ -192,9 +192,9 @@ func TestAlertingEndToEnd(t *testing.T) {
 	}
 
 	const (
-		checkWeb1 = "host-critical/check/web1/disk/res"
+		checkWeb1 = "host-critical/check/web1/diskpct/res"
 		hostWeb1  = "host-critical/host/web1"
-		checkWeb2 = "host-critical/check/web2/disk/res"
+		checkWeb2 = "host-critical/check/web2/diskpct/res"
 		hostWeb2  = "host-critical/host/web2"
 	)
 
@@ -221,7 +221,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 		return checkHook != nil && hostHook != nil && siteHook != nil
 	})
 	if a := checkHook; a.Rule != "host-critical" || a.State != "critical" || a.From != "ok" || a.Subject.Kind != "check" ||
-		a.Subject.Host != "web1" || a.Subject.Plugin != "disk" || a.Subject.Check != "res" || !strings.Contains(a.Reason, "97") {
+		a.Subject.Host != "web1" || a.Subject.Plugin != "diskpct" || a.Subject.Check != "res" || !strings.Contains(a.Reason, "97") {
 		t.Errorf("webhook for web1's check: %+v", *a)
 	}
 	if a := hostHook; a.State != "critical" || a.Subject.Kind != "host" || a.Subject.Host != "web1" {
@@ -233,7 +233,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 	var critMail *email
 	waitDiag(t, "an email about web1's check, with its graph", func() bool {
 		critMail = findMail(func(e email) bool {
-			return strings.HasPrefix(e.subject, "[CRITICAL] web1 res/disk")
+			return strings.HasPrefix(e.subject, "[CRITICAL] web1 res/diskpct")
 		})
 		return critMail != nil
 	}, func() string {
@@ -257,7 +257,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 		})
 		return amCheck != nil
 	})
-	if a := amCheck; a.Labels["severity"] != "critical" || a.Labels["plugin"] != "disk" || a.Labels["check"] != "res" ||
+	if a := amCheck; a.Labels["severity"] != "critical" || a.Labels["plugin"] != "diskpct" || a.Labels["check"] != "res" ||
 		a.Status.State != "active" || !a.EndsAt.After(time.Now()) || a.Annotations["prophasis_id"] != checkWeb1 {
 		t.Errorf("Alertmanager's alert: %+v", *a)
 	}
@@ -296,7 +296,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 	}
 
 	// Acknowledge web1's check: the alert shows who and why.
-	mustCall("POST", "/manage/v1/acks", map[string]any{"subject": map[string]any{"kind": "check", "host": "web1", "plugin": "disk", "check": "res"},
+	mustCall("POST", "/manage/v1/acks", map[string]any{"subject": map[string]any{"kind": "check", "host": "web1", "plugin": "diskpct", "check": "res"},
 		"comment": "cleaning /var/log"})
 	var acked openAlert
 	waitFor(t, "the acknowledgement on web1's check alert", func() bool {
@@ -324,7 +324,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 	}
 	waitFor(t, "a RESOLVED email about web1's check", func() bool {
 		return findMail(func(e email) bool {
-			return strings.HasPrefix(e.subject, "[RESOLVED] web1 res/disk")
+			return strings.HasPrefix(e.subject, "[RESOLVED] web1 res/diskpct")
 		}) != nil
 	})
 	waitFor(t, "web1's alerts ended in Alertmanager", func() bool {
@@ -350,13 +350,12 @@ func TestAlertingEndToEnd(t *testing.T) {
 	if sil.CreatedBy != "admin" {
 		t.Errorf("the silence's created_by %q, want admin", sil.CreatedBy)
 	}
-	// The alerting side reloads its configuration asynchronously on the
-	// change; give it a moment before the result it is meant to silence.
-	time.Sleep(500 * time.Millisecond)
+	// No wait: the alerting side reloads a changed configuration before it
+	// matches the next state change.
 	mailsBefore := len(mailSrv.messages())
 	push("web2", 97)
 	waitFor(t, "web2's check critical in PromQL", func() bool {
-		return promOne(`prophasis_state{host="web2",plugin="disk",check="res"}`, "3")
+		return promOne(`prophasis_state{host="web2",plugin="diskpct",check="res"}`, "3")
 	})
 	var events []struct {
 		Kind string `json:"kind"`
@@ -364,7 +363,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 		To   int    `json:"to"`
 	}
 	waitFor(t, "web2's ok → critical event", func() bool {
-		list("/manage/v1/events?host=web2&plugin=disk&subject_kind=check", &events)
+		list("/manage/v1/events?host=web2&plugin=diskpct&subject_kind=check", &events)
 		return len(events) > 0 && events[0].Kind == "state" && events[0].From == 0 && events[0].To == 3
 	})
 	waitFor(t, "web2's alerts open and silenced", func() bool {
@@ -487,7 +486,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 		t.Errorf("the refused rule was written: %s", rules)
 	}
 	push("router", 50)
-	if !promOne(`prophasis_state{host="web2",plugin="disk",check="res"}`, "3") {
+	if !promOne(`prophasis_state{host="web2",plugin="diskpct",check="res"}`, "3") {
 		t.Error("the server stopped answering queries after bad input")
 	}
 
@@ -498,7 +497,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 	// nothing goes stale.)
 	push("web1", 98)
 	waitFor(t, "web1's check alert firing again", func() bool { return openAlerts()[checkWeb1].Status == "firing" })
-	mustCall("POST", "/manage/v1/acks", map[string]any{"subject": map[string]any{"kind": "check", "host": "web1", "plugin": "disk", "check": "res"},
+	mustCall("POST", "/manage/v1/acks", map[string]any{"subject": map[string]any{"kind": "check", "host": "web1", "plugin": "diskpct", "check": "res"},
 		"comment": "on it", "for": "2h"})
 	waitFor(t, "the second acknowledgement", func() bool { a := openAlerts()[checkWeb1]; return a.Ack != nil && a.Ack.Comment == "on it" })
 	repeated := func(id string) *hookAlert {

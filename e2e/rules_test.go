@@ -23,11 +23,11 @@ func TestClassificationEndToEnd(t *testing.T) {
 
 	// A classifier that does not compile is refused with the Lua error.
 	code, body := s.do("POST", "/manage/v1/plugins", "application/json", strings.NewReader(
-		`{"name":"load","kind":"exec","entrypoint":"load.sh","history":5,"classifier":"if values[1] > 8 then return \"critical\"\nreturn \"ok\""}`))
+		`{"name":"loadavg","kind":"exec","entrypoint":"load.sh","history":5,"classifier":"if values[1] > 8 then return \"critical\"\nreturn \"ok\""}`))
 	if code != 400 || !strings.Contains(string(body), "does not compile") || !strings.Contains(string(body), "line") {
 		t.Fatalf("classifier that does not compile: %d %s", code, body)
 	}
-	s.manage("POST", "/plugins", map[string]any{"name": "load", "kind": "exec", "entrypoint": "load.sh", "history": 5,
+	s.manage("POST", "/plugins", map[string]any{"name": "loadavg", "kind": "exec", "entrypoint": "load.sh", "history": 5,
 		"classifier": "if consecutive(values, function(v) return v > 8 end) >= 3 then return \"critical\" end\n" +
 			"if values[1] > 4 then return \"minor\" end\nreturn \"ok\""})
 	s.manage("POST", "/plugins", map[string]any{"name": "broken", "kind": "exec", "entrypoint": "b.sh",
@@ -43,14 +43,14 @@ func TestClassificationEndToEnd(t *testing.T) {
 			t.Fatalf("push: %d %s", code, body)
 		}
 	}
-	push("load", 0, 1)
-	push("load", 1, 9)
-	push("load", 2, 9)
-	push("load", 3, 9) // the third above 8 in a row: critical
+	push("loadavg", 0, 1)
+	push("loadavg", 1, 9)
+	push("loadavg", 2, 9)
+	push("loadavg", 3, 9) // the third above 8 in a row: critical
 	push("broken", 3, 1)
 
 	waitFor(t, "web1's load check critical in PromQL", func() bool {
-		_, res := s.query(`prophasis_state{host="web1",plugin="load",check="res"} == 3`)
+		_, res := s.query(`prophasis_state{host="web1",plugin="loadavg",check="res"} == 3`)
 		return strings.Contains(res, `"3"`)
 	})
 	waitFor(t, "web1 critical as a host", func() bool {
@@ -70,7 +70,7 @@ func TestClassificationEndToEnd(t *testing.T) {
 		Reason  string            `json:"reason"`
 	}
 	waitFor(t, "three check events for load", func() bool {
-		get(t, s, "/manage/v1/events?host=web1&plugin=load&subject_kind=check", &events)
+		get(t, s, "/manage/v1/events?host=web1&plugin=loadavg&subject_kind=check", &events)
 		return len(events) == 3
 	})
 	// Newest first: minor→critical, ok→minor, unknown→ok.
@@ -86,12 +86,12 @@ func TestClassificationEndToEnd(t *testing.T) {
 		Checks []struct{ Host, Plugin, Check, State string } `json:"checks"`
 		Hosts  []struct{ Host, State string }                `json:"hosts"`
 	}
-	get(t, s, "/manage/v1/states?host=web1&plugin=load", &states)
+	get(t, s, "/manage/v1/states?host=web1&plugin=loadavg", &states)
 	if len(states.Checks) != 1 || states.Checks[0].State != "critical" || len(states.Hosts) != 1 || states.Hosts[0].State != "critical" {
 		t.Errorf("GET /states: %+v, want web1's load check and web1 critical", states)
 	}
 	code, body = s.do("POST", "/manage/v1/classifier-test", "application/json", strings.NewReader(
-		`{"plugin":"load","check":"res","host":"web1","last":2,"source":"if values[1] > 8 then return \"major\" end return \"ok\""}`))
+		`{"plugin":"loadavg","check":"res","host":"web1","last":2,"source":"if values[1] > 8 then return \"major\" end return \"ok\""}`))
 	if code != 200 || strings.Count(string(body), `"state":"major"`) != 2 || !strings.Contains(string(body), `"recorded":"critical"`) {
 		t.Errorf("classifier test: %d %s, want two majors beside the recorded critical", code, body)
 	}
@@ -109,7 +109,7 @@ func TestClassificationEndToEnd(t *testing.T) {
 
 	// A trend rule over the stored values: load rising 8 points a minute
 	// is critical before it reaches 100 within the hour.
-	s.manage("POST", "/trend-rules", map[string]any{"name": "load-rising", "selector": `prophasis_value{plugin="load"}`,
+	s.manage("POST", "/trend-rules", map[string]any{"name": "load-rising", "selector": `prophasis_value{plugin="loadavg"}`,
 		"window": "1h", "interval": "1s", "expr": `timeleft(window, 100) < duration("1h") ? "critical" : "ok"`})
 	waitFor(t, "the trend rule's state series", func() bool {
 		_, res := s.query(`prophasis_trend_state{rule="load-rising",host="web1"} == 3`)
@@ -120,10 +120,10 @@ func TestClassificationEndToEnd(t *testing.T) {
 	// back), and no event repeats.
 	s.Stop()
 	s = startServer(t, s.DataDir)
-	push("load", 4, 9)
-	push("load", 5, 2)
+	push("loadavg", 4, 9)
+	push("loadavg", 5, 2)
 	waitFor(t, "the recovery after restart", func() bool {
-		get(t, s, "/manage/v1/events?host=web1&plugin=load&subject_kind=check", &events)
+		get(t, s, "/manage/v1/events?host=web1&plugin=loadavg&subject_kind=check", &events)
 		return len(events) == 4
 	})
 	if e := events[0]; e.From != 3 || e.To != 0 {
