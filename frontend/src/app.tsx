@@ -10,6 +10,7 @@ import { Explore } from './pages/explore';
 import { Alerts } from './pages/alerts';
 import { Config } from './pages/config';
 import { SystemLog } from './pages/syslog';
+import { Dashboards } from './pages/dashboards';
 
 type Phase = { kind: 'checking' } | { kind: 'login'; expired?: boolean } | { kind: 'in'; session: api.Session };
 
@@ -95,6 +96,7 @@ function ThemeToggle() {
 
 const NAV = [
   { href: '/', label: 'Overview', match: (p: string) => p === '/' || p.startsWith('/hosts/') },
+  { href: '/dashboards', label: 'Dashboards', match: (p: string) => p.startsWith('/dashboards') },
   { href: '/explore', label: 'Explore', match: (p: string) => p.startsWith('/explore') },
   { href: '/alerts', label: 'Alerts', match: (p: string) => p.startsWith('/alerts') },
   { href: '/config/hosts', label: 'Configuration', match: (p: string) => p.startsWith('/config') },
@@ -140,6 +142,7 @@ function pageFor(path: string): { title: string; node: JSX.Element } {
     const name = decodeURIComponent(m[1]);
     return { title: name, node: <HostPage key={name} name={name} /> };
   }
+  if (path === '/dashboards' || path.startsWith('/dashboards/')) return { title: 'Dashboards', node: <Dashboards /> };
   if (path === '/explore') return { title: 'Explore', node: <Explore /> };
   if (path === '/alerts') return { title: 'Alerts', node: <Alerts /> };
   if (path === '/config' || path === '/config/') return { title: 'Configuration', node: <Config kind="hosts" /> };
