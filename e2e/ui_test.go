@@ -454,3 +454,35 @@ func TestUIDashboards(t *testing.T) {
 	}
 	noPageErrors(ctx)
 }
+
+// TestUIService: a service whose redundancy group lost a member is degraded;
+// its page says why in the server's words and shows each member's state and
+// how it counts; the overview links to it.
+func TestUIService(t *testing.T) {
+	srv := startUIServer(t)
+	srv.mustJSON("POST", "/manage/v1/plugins", map[string]any{"name": "uidisk", "kind": "exec", "entrypoint": "x",
+		"classifier": `if values[1] > 90 then return "critical" end return "ok"`})
+	for _, h := range []string{"router", "web1", "web2"} {
+		srv.mustJSON("POST", "/manage/v1/hosts", map[string]any{"name": h})
+	}
+	srv.mustJSON("POST", "/manage/v1/schedules", map[string]any{"name": "1m", "intervals": []map[string]string{{"period": "1m"}}})
+	srv.mustJSON("POST", "/manage/v1/checks", map[string]any{"name": "res", "plugins": []string{"uidisk"}, "hosts": []string{"router", "web1", "web2"}, "schedule": "1m"})
+	srv.mustJSON("POST", "/manage/v1/services", map[string]any{"name": "website",
+		"dependencies":      []map[string]any{{"host": "router"}},
+		"redundancy_groups": []map[string]any{{"name": "web", "k": 1, "members": []map[string]any{{"host": "web1"}, {"host": "web2"}}}}})
+	for h, v := range map[string]float64{"router": 10, "web1": 95, "web2": 20} {
+		r := wire.Result{Host: h, Plugin: "uidisk", Check: "res", Value: val(v), Duration: 0.01, Timestamp: time.Now().UnixMilli(), Message: "disk"}
+		if code, body := srv.do("POST", "/agent/v1/results", "application/json", resultsBody(t, r)); code != 200 {
+			t.Fatalf("push %s: %d %s", h, code, body)
+		}
+	}
+	ctx := newBrowser(t, phoneWidth, phoneHeight)
+	uiLogin(ctx, srv.URL+"/", srv.Admin)
+	waitJS(ctx, "the service on the overview", `document.querySelector('#main a[href="/services/website"]')`, 30*time.Second)
+	clickText(ctx, "#main a", "website")
+	waitJS(ctx, "the reason in words", `document.querySelector('.reason')?.textContent.includes('redundancy group web')`, 30*time.Second)
+	waitJS(ctx, "web1 counted down", `[...document.querySelectorAll('#main .list li')].some(li => li.innerText.includes('host web1') && li.querySelector('.count-down'))`, 10*time.Second)
+	waitJS(ctx, "the group's count", `document.body.innerText.includes('1 of 2 up or impaired (needs 1)')`, 10*time.Second)
+	screenshot(ctx, "service")
+	noPageErrors(ctx)
+}

@@ -11,6 +11,7 @@ import { Alerts } from './pages/alerts';
 import { Config } from './pages/config';
 import { SystemLog } from './pages/syslog';
 import { Dashboards } from './pages/dashboards';
+import { ServicePage } from './pages/service';
 
 type Phase = { kind: 'checking' } | { kind: 'login'; expired?: boolean } | { kind: 'in'; session: api.Session };
 
@@ -95,7 +96,7 @@ function ThemeToggle() {
 }
 
 const NAV = [
-  { href: '/', label: 'Overview', match: (p: string) => p === '/' || p.startsWith('/hosts/') },
+  { href: '/', label: 'Overview', match: (p: string) => p === '/' || p.startsWith('/hosts/') || p.startsWith('/services/') },
   { href: '/dashboards', label: 'Dashboards', match: (p: string) => p.startsWith('/dashboards') },
   { href: '/explore', label: 'Explore', match: (p: string) => p.startsWith('/explore') },
   { href: '/alerts', label: 'Alerts', match: (p: string) => p.startsWith('/alerts') },
@@ -143,6 +144,11 @@ function pageFor(path: string): { title: string; node: JSX.Element } {
     return { title: name, node: <HostPage key={name} name={name} /> };
   }
   if (path === '/dashboards' || path.startsWith('/dashboards/')) return { title: 'Dashboards', node: <Dashboards /> };
+  const sv = path.match(/^\/services\/([^/]+)\/?$/);
+  if (sv) {
+    const name = decodeURIComponent(sv[1]);
+    return { title: `service ${name}`, node: <ServicePage key={name} name={name} /> };
+  }
   if (path === '/explore') return { title: 'Explore', node: <Explore /> };
   if (path === '/alerts') return { title: 'Alerts', node: <Alerts /> };
   if (path === '/config' || path === '/config/') return { title: 'Configuration', node: <Config kind="hosts" /> };

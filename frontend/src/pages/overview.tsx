@@ -75,7 +75,7 @@ export function Overview() {
               {services.filter((x) => match(x.service, x.reason)).map((x) => (
                 <li key={x.service} class="row wrap">
                   <StateBadge state={x.state} />
-                  <span class="grow">{x.service}</span>
+                  <a class="grow" href={`/services/${encodeURIComponent(x.service)}`}>{x.service}</a>
                   {x.reason ? <span class="muted small">{x.reason}</span> : null}
                 </li>
               ))}
