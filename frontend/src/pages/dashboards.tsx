@@ -7,12 +7,13 @@
 // JSON (the same document the API will take).
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import * as api from '../api';
-import { Chart, seriesLabel } from '../chart';
+import { Chart, seriesLabel, StateTimeline } from '../chart';
 import { CopyButton, ErrorBox, Loading, RangePicker, Section, useFetch, useNow } from '../components';
 import { hrefWith, navigate, setQuery, useRoute } from '../router';
 import { fmtTime, fmtValue, RANGES, stepFor } from '../util';
 
-export type PanelType = 'timeseries' | 'stat' | 'gauge' | 'table';
+export type PanelType = 'timeseries' | 'state' | 'stat' | 'gauge' | 'table' | 'messages';
+const TYPES: PanelType[] = ['timeseries', 'state', 'stat', 'gauge', 'table', 'messages'];
 export interface Panel { title: string; type: PanelType; query: string; min?: number; max?: number; unit?: string }
 export interface Dashboard { id: string; title: string; variables?: { host?: boolean }; panels: Panel[] }
 
@@ -30,7 +31,7 @@ function saveDashboards(ds: Dashboard[]) { localStorage.setItem(KEY, JSON.string
 
 function validDashboard(d: any): d is Dashboard {
   return d && typeof d === 'object' && typeof d.title === 'string' && Array.isArray(d.panels) &&
-    d.panels.every((p: any) => p && typeof p.query === 'string' && ['timeseries', 'stat', 'gauge', 'table'].includes(p.type));
+    d.panels.every((p: any) => p && typeof p.query === 'string' && TYPES.includes(p.type));
 }
 
 // parseDashboard reads an imported document, saying what is wrong with it.
@@ -42,10 +43,27 @@ export function parseDashboard(text: string): Dashboard | string {
   if (!Array.isArray(d.panels)) return '"panels" must be a list';
   for (const [i, p] of d.panels.entries()) {
     if (!p || typeof p.query !== 'string') return `panels[${i}]: "query" must be a string`;
-    if (!['timeseries', 'stat', 'gauge', 'table'].includes(p.type)) return `panels[${i}]: "type" must be timeseries, stat, gauge or table`;
+    if (!TYPES.includes(p.type)) return `panels[${i}]: "type" must be one of ${TYPES.join(', ')}`;
     if (p.title !== undefined && typeof p.title !== 'string') return `panels[${i}]: "title" must be a string`;
   }
   return { id: typeof d.id === 'string' && d.id ? d.id : newID(), title: d.title, variables: d.variables, panels: d.panels.map((p: any) => ({ ...p, title: p.title ?? '' })) };
+}
+
+const DEFAULT_QUERY: Record<PanelType, string> = {
+  timeseries: 'prophasis_value{host="$host"}',
+  state: 'prophasis_state{host="$host"}',
+  stat: 'count(prophasis_state{host="$host"} > 0) or vector(0)',
+  gauge: 'prophasis_value{host="$host", plugin="disk"}',
+  table: 'prophasis_value{host="$host"}',
+  messages: '{host="$host"}',
+};
+
+// A messages panel's query is a set of matchers {host="...", plugin="...",
+// check="..."} for GET /manage/v1/messages (host is required).
+function messageParams(q: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of q.matchAll(/(host|plugin|check)\s*=\s*"((?:[^"\\]|\\.)*)"/g)) out[m[1]] = m[2].replace(/\\(.)/g, '$1');
+  return out;
 }
 
 const newID = () => Math.random().toString(36).slice(2, 10);
@@ -203,8 +221,8 @@ function DashboardView({ d, onChange, onDelete }: { d: Dashboard; onChange: (d: 
               <input type="checkbox" checked={!!d.variables?.host} onChange={(e) => onChange({ ...d, variables: { ...d.variables, host: e.currentTarget.checked } })} /> Host variable ($host in queries)
             </label>
             <div class="row wrap">
-              {(['timeseries', 'stat', 'gauge', 'table'] as PanelType[]).map((t) => (
-                <button key={t} type="button" class="btn small" onClick={() => onChange({ ...d, panels: [...d.panels, { title: `New ${t}`, type: t, query: 'prophasis_value{host="$host"}' }] })}>Add {t}</button>
+              {TYPES.map((t) => (
+                <button key={t} type="button" class="btn small" onClick={() => onChange({ ...d, panels: [...d.panels, { title: `New ${t}`, type: t, query: DEFAULT_QUERY[t] }] })}>Add {t}</button>
               ))}
             </div>
             <details>
@@ -243,9 +261,16 @@ function PanelView({ p, vars, start, end, step, tick, editing, onChange, onZoom 
 }) {
   const q = expand(p.query, vars);
   const r = useFetch<api.PromResult | null>(
-    () => (!q.trim() ? Promise.resolve(null) : p.type === 'timeseries' ? api.queryRange(q, start, end, step) : api.queryInstant(q, end)),
+    () => (!q.trim() || p.type === 'messages' ? Promise.resolve(null)
+      : p.type === 'timeseries' || p.type === 'state' ? api.queryRange(q, start, end, step) : api.queryInstant(q, end)),
     [q, p.type, start, end, step, tick],
   );
+  const msgs = useFetch<api.Message[] | null>(() => {
+    if (p.type !== 'messages') return Promise.resolve(null);
+    const mp = messageParams(q);
+    if (!mp.host) return Promise.reject(new api.ApiError(400, 'bad_data', 'a messages panel needs host="..." in its query'));
+    return api.get<api.Message[]>('/manage/v1/messages', { ...mp, from: start, to: end, limit: 30 });
+  }, [q, p.type, start, end, tick]);
   const series = r.data && Array.isArray(r.data.result) && r.data.resultType !== 'scalar' ? (r.data.result as api.PromSeries[]) : [];
   const scalar = r.data && r.data.resultType === 'scalar' ? parseFloat((r.data.result as [number, string])[1]) : undefined;
   const first = scalar ?? (series[0] ? parseFloat((series[0].value ?? series[0].values?.[series[0].values.length - 1] ?? [0, 'NaN'])[1]) : undefined);
@@ -262,6 +287,32 @@ function PanelView({ p, vars, start, end, step, tick, editing, onChange, onZoom 
       <ErrorBox error={r.error} />
       <Loading show={r.loading && !r.data} />
       {r.data && p.type === 'timeseries' && (series.length ? <Chart series={series} start={start} end={end} step={step} height={220} label={title} onZoom={onZoom} /> : <p class="muted">No data.</p>)}
+      {r.data && p.type === 'state' && (
+        <>
+          {series.map((x, i) => (
+            <div key={i} class="state-row">
+              <div class="small mono break">{seriesLabel(x.metric)}</div>
+              <StateTimeline series={[x]} start={start} end={end} step={step} />
+            </div>
+          ))}
+          {series.length === 0 && <p class="muted">No data.</p>}
+        </>
+      )}
+      {p.type === 'messages' && (
+        <>
+          <ErrorBox error={msgs.error} />
+          {msgs.data && msgs.data.length === 0 && <p class="muted">No messages in this range.</p>}
+          <ul class="list messages">
+            {(msgs.data ?? []).map((m, i) => (
+              <li key={i} class="row wrap">
+                <span class="small muted time">{fmtTime(m.timestamp ?? m.time)}</span>
+                <span class="small">{[m.check, m.plugin].filter(Boolean).join('/')}</span>
+                <span class="msg pre">{m.text ?? ''}</span>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       {r.data && p.type === 'stat' && <div class="stat"><span class="stat-value">{fmtValue(first)}</span>{p.unit && <span class="muted"> {p.unit}</span>}</div>}
       {r.data && p.type === 'gauge' && <Gauge value={first} min={p.min ?? 0} max={p.max ?? 100} unit={p.unit} />}
       {r.data && p.type === 'table' && (
@@ -289,11 +340,12 @@ function PanelEditor({ p, onChange }: { p: Panel; onChange: (p: Panel | null) =>
       <div class="field"><label for={`pt-${id}`}>Title</label><input id={`pt-${id}`} value={p.title} onChange={(e) => onChange({ ...p, title: e.currentTarget.value })} /></div>
       <div class="field"><label for={`py-${id}`}>Type</label>
         <select id={`py-${id}`} value={p.type} onChange={(e) => onChange({ ...p, type: e.currentTarget.value as PanelType })}>
-          <option value="timeseries">time series</option><option value="stat">stat</option><option value="gauge">gauge</option><option value="table">table</option>
+          <option value="timeseries">time series</option><option value="state">state timeline</option><option value="stat">stat</option>
+          <option value="gauge">gauge</option><option value="table">table</option><option value="messages">messages</option>
         </select>
       </div>
       <div class="field"><label for={`pq-${id}`}>PromQL ($host is the variable)</label>
-        <textarea id={`pq-${id}`} class="mono" rows={2} value={query} onInput={(e) => setQuery2(e.currentTarget.value)} onBlur={() => query !== p.query && onChange({ ...p, query })} />
+        <textarea id={`pq-${id}`} class="mono" rows={2} placeholder={p.type === 'messages' ? '{host="$host", plugin="load"}' : ''} value={query} onInput={(e) => setQuery2(e.currentTarget.value)} onBlur={() => query !== p.query && onChange({ ...p, query })} />
       </div>
       <div class="row wrap">
         <button type="button" class="btn small" onClick={() => onChange({ ...p, query })}>Apply query</button>
