@@ -157,7 +157,9 @@ function DashboardView({ d, onChange, onDelete }: { d: Dashboard; onChange: (d: 
   const [tick, setTick] = useState(0);
   const end = zoomed ? toQ : now;
   const start = zoomed ? fromQ : now - (RANGES[range] ?? RANGES['6h']);
-  const step = stepFor(start, end, 300);
+  // step= in the URL overrides the automatic step (about 300 points a series).
+  const stepQ = Number(route.query.get('step'));
+  const step = stepQ >= 1 ? Math.max(stepQ, Math.ceil((end - start) / 11000)) : stepFor(start, end, 300);
   const hosts = useFetch(() => (d.variables?.host ? api.get<string[]>('/api/v1/label/host/values') : Promise.resolve([] as string[])), [d.variables?.host]);
   const host = route.query.get('var-host') ?? hosts.data?.[0] ?? '';
   const vars = useMemo(() => ({ host }), [host]);
