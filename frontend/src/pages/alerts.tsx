@@ -15,7 +15,11 @@ export function Alerts() {
   return (
     <div class="page">
       <div class="page-head"><h1>Alerts</h1></div>
-      <Section title="Open alerts" id="alerts-open">
+      <Section title="Open alerts" id="alerts-open" actions={alerts.data && (
+        <span class="small muted" aria-live="polite">
+          {list.length} open · {list.filter((a) => a.status === 'firing').length} firing · {list.filter((a) => a.ack).length} acknowledged · {list.filter((a) => a.silenced).length} silenced
+        </span>
+      )}>
         <ErrorBox error={alerts.error} />
         <Loading show={alerts.loading && !alerts.data} />
         {alerts.data && list.length === 0 && <p class="muted">No open alerts.</p>}

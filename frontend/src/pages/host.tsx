@@ -82,6 +82,20 @@ export function HostPage({ name }: { name: string }) {
           </table>
         </div>
       </Section>
+      {(states.data?.trends ?? []).length > 0 && (
+        <Section title="Trend rules" id="host-trends">
+          <ul class="list">
+            {(states.data?.trends ?? []).slice().sort(byWorst((x) => x.state, (x) => x.rule)).map((x, i) => (
+              <li key={i} class="row wrap">
+                <StateBadge state={x.state} />
+                <span class="grow">{x.rule} <span class="small muted mono">{Object.entries(x.labels ?? {}).filter(([k]) => k !== 'host').map(([k, v]) => `${k}=${v}`).join(', ')}</span></span>
+                <span class="small muted">since {fmtAgo(x.since)}</span>
+                {x.explain || x.error ? <span class="msg small">{x.error || x.explain}</span> : null}
+              </li>
+            ))}
+          </ul>
+        </Section>
+      )}
     </div>
   );
 }

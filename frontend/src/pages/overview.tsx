@@ -21,6 +21,8 @@ export function Overview() {
   );
   const match = (...xs: (string | undefined)[]) => !needle || xs.some((x) => x && x.toLowerCase().includes(needle));
   const shownHosts = hosts.filter((h) => match(h.host, h.reason) || checks.some((c) => c.host === h.host && match(c.plugin, c.check)));
+  const trends = (s?.trends ?? []).filter((x) => x.state !== 'ok' || needle)
+    .filter((x) => match(x.rule, ...Object.values(x.labels ?? {}), x.explain)).sort(byWorst((x) => x.state, (x) => x.rule));
   const shownChecks = checks.filter((c) => c.state !== 'ok' || needle).filter((c) => match(c.host, c.plugin, c.check, c.message));
 
   return (
@@ -55,7 +57,7 @@ export function Overview() {
           </ul>
         </Section>
         <Section title={needle ? 'Matching checks' : 'Checks not ok'} id="ov-checks">
-          {s && shownChecks.length === 0 && <p class="muted">{needle ? 'No check matches.' : 'Every check is ok.'}</p>}
+          {s && shownChecks.length === 0 && trends.length === 0 && <p class="muted">{needle ? 'No check matches.' : 'Every check is ok.'}</p>}
           <ul class="list">
             {shownChecks.slice(0, 200).map((c) => (
               <li key={`${c.host}/${c.check}/${c.plugin}`} class="row wrap">
@@ -65,6 +67,14 @@ export function Overview() {
                 </a>
                 <span class="mono small">{fmtValue(c.value)}</span>
                 {c.message ? <span class="msg small">{c.message}</span> : null}
+              </li>
+            ))}
+            {trends.slice(0, 100).map((x, i) => (
+              <li key={`t${i}`} class="row wrap">
+                <StateBadge state={x.state} />
+                {x.labels?.host ? <a class="grow" href={`/hosts/${encodeURIComponent(x.labels.host)}`}>{subjectText({ kind: 'trend', rule: x.rule, labels: x.labels })}</a>
+                  : <span class="grow">{subjectText({ kind: 'trend', rule: x.rule, labels: x.labels })}</span>}
+                {x.explain || x.error ? <span class="msg small">{x.error || x.explain}</span> : null}
               </li>
             ))}
           </ul>
