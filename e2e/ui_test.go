@@ -7,9 +7,13 @@ package e2e
 // phone layout. Screenshots are saved as artifacts.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -488,5 +492,77 @@ func TestUIService(t *testing.T) {
 	waitJS(ctx, "web1 counted down", `[...document.querySelectorAll('#main .list li')].some(li => li.innerText.includes('host web1') && li.querySelector('.count-down'))`, 10*time.Second)
 	waitJS(ctx, "the group's count", `document.body.innerText.includes('1 of 2 up or impaired (needs 1)')`, 10*time.Second)
 	screenshot(ctx, "service")
+	noPageErrors(ctx)
+}
+
+// TestUIPlugins: an admin uploads a plugin package made with `prophasis
+// plugin new` and `pack`, sees its version current, uploads a second version
+// and rolls back to the first; tests a classifier against a host's stored
+// results (a classifier that does not compile shows the compiler's error).
+func TestUIPlugins(t *testing.T) {
+	srv := startUIServer(t)
+	dir := t.TempDir()
+	prophasis := filepath.Join(binDir, "prophasis")
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(prophasis, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("prophasis %v: %v\n%s", args, err, out)
+		}
+	}
+	run("plugin", "new", "uipkg")
+	run("plugin", "pack", "-o", filepath.Join(dir, "v1.tar.gz"), "uipkg")
+	manifest := filepath.Join(dir, "uipkg", "manifest.json")
+	b, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(manifest, bytes.Replace(b, []byte(`"0.1.0"`), []byte(`"0.2.0"`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run("plugin", "pack", "-o", filepath.Join(dir, "v2.tar.gz"), "uipkg")
+
+	// Stored results of a plugin with a classifier, to test against.
+	srv.mustJSON("POST", "/manage/v1/plugins", map[string]any{"name": "uidisk", "kind": "exec", "entrypoint": "x",
+		"classifier": `if values[1] > 90 then return "critical" end return "ok"`})
+	srv.mustJSON("POST", "/manage/v1/hosts", map[string]any{"name": "web1"})
+	srv.mustJSON("POST", "/manage/v1/schedules", map[string]any{"name": "1m", "intervals": []map[string]string{{"period": "1m"}}})
+	srv.mustJSON("POST", "/manage/v1/checks", map[string]any{"name": "res", "plugins": []string{"uidisk"}, "hosts": []string{"web1"}, "schedule": "1m"})
+	for i, v := range []float64{50, 95, 60} {
+		r := wire.Result{Host: "web1", Plugin: "uidisk", Check: "res", Value: val(v), Duration: 0.01,
+			Timestamp: time.Now().Add(time.Duration(i-3) * time.Minute).UnixMilli(), Message: fmt.Sprintf("disk %g%%", v)}
+		if code, body := srv.do("POST", "/agent/v1/results", "application/json", resultsBody(t, r)); code != 200 {
+			t.Fatalf("push: %d %s", code, body)
+		}
+	}
+
+	ctx := newBrowser(t, desktopWidth, desktopHeight)
+	uiLogin(ctx, srv.URL+"/config/plugins", srv.Admin)
+	for _, v := range []string{"v1", "v2"} {
+		do(ctx, "choose the package", chromedp.SetUploadFiles("#pkg-file", []string{filepath.Join(dir, v+".tar.gz")}, chromedp.NodeVisible))
+		clickText(ctx, "button[type=submit]", "Upload")
+		waitJS(ctx, "the upload published", `document.body.innerText.includes('published uipkg')`, 15*time.Second)
+	}
+	waitJS(ctx, "the plugin listed", uiFind("#main .list strong", "uipkg"), 15*time.Second)
+	evalJS[bool](ctx, `([...document.querySelectorAll('#main .list > li')].find(li => li.querySelector('strong')?.textContent === 'uipkg').querySelector('button[aria-expanded]').click(), true)`)
+	waitJS(ctx, "two versions, 0.2.0 current", `[...document.querySelectorAll('.sub li')].some(li => li.innerText.includes('0.2.0') && li.querySelector('.badge')?.textContent === 'current')`, 15*time.Second)
+	clickText(ctx, ".sub button", "Make current")
+	waitJS(ctx, "0.1.0 current", `[...document.querySelectorAll('.sub li')].some(li => li.innerText.includes('0.1.0') && li.querySelector('.badge')?.textContent === 'current')`, 15*time.Second)
+	raw := srv.mustJSON("GET", "/manage/v1/plugins/uipkg", nil)
+	if p := uiJSON[struct{ Version string }](t, raw); p.Version != "0.1.0" {
+		t.Errorf("plugin version after rolling back: %q in %s", p.Version, raw)
+	}
+	screenshot(ctx, "versions")
+
+	// The classifier test of uidisk against web1's results.
+	evalJS[bool](ctx, `([...document.querySelectorAll('#main .list > li')].find(li => li.querySelector('strong')?.textContent === 'uidisk').querySelectorAll('button[aria-expanded]')[1].click(), true)`)
+	waitJS(ctx, "the check that runs it", `document.querySelector('form.sub select[id$=-check]')?.value === 'res' && !`+uiFind("button[type=submit]", "Test against recent data")+`.disabled`, 15*time.Second)
+	clickText(ctx, "button[type=submit]", "Test against recent data")
+	waitJS(ctx, "a critical step", `document.querySelector('.sub table') && [...document.querySelectorAll('.sub td .badge')].some(b => b.textContent.startsWith('critical'))`, 15*time.Second)
+	setField(ctx, "form.sub textarea", "return (")
+	clickText(ctx, "button[type=submit]", "Test against recent data")
+	waitJS(ctx, "the compiler's error", `document.querySelector('form.sub [role=alert] .field-error')`, 15*time.Second)
+	screenshot(ctx, "classifier")
 	noPageErrors(ctx)
 }

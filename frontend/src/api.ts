@@ -44,6 +44,25 @@ async function request<T>(method: string, path: string, body?: unknown, opts: { 
   return (json && 'data' in json ? json.data : json) as T;
 }
 
+// upload POSTs raw bytes (a plugin package) with extra headers.
+export async function upload<T>(path: string, body: Blob, contentType: string, extra: Record<string, string> = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', 'Content-Type': contentType, ...extra };
+  if (csrf) headers['X-CSRF-Token'] = csrf;
+  let res: Response;
+  try {
+    res = await fetch(path, { method: 'POST', headers, body, credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'network', 'the server cannot be reached');
+  }
+  let json: any = null;
+  try { json = await res.json(); } catch { /* not JSON */ }
+  if (res.status === 401) onUnauthorized();
+  if (!res.ok || (json && json.status === 'error')) {
+    throw new ApiError(res.status, (json && json.errorType) || 'http', (json && json.error) || `${res.status} ${res.statusText}`);
+  }
+  return (json && 'data' in json ? json.data : json) as T;
+}
+
 export const get = <T>(path: string, params?: Record<string, string | number | undefined>) =>
   request<T>('GET', withParams(path, params));
 export const post = <T>(path: string, body?: unknown) => request<T>('POST', path, body ?? {});

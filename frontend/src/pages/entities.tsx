@@ -7,6 +7,7 @@ import { useState } from 'preact/hooks';
 import * as api from '../api';
 import { CopyButton, ErrorBox, Loading, Section, useFetch, useIsAdmin } from '../components';
 import { fmtAgo, fmtTime } from '../util';
+import { ClassifierTest, PackageUpload, PluginVersions } from './plugins';
 
 type Entity = Record<string, any>;
 
@@ -89,6 +90,9 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
   const items = useFetch(() => api.get<Entity[]>(`/manage/v1/${kind.path}`), [kind.path]);
   const [editing, setEditing] = useState<{ name: string | null; body: Entity } | null>(null);
   const [q, setQ] = useState('');
+  const [open, setOpen] = useState<{ name: string; what: 'versions' | 'classifier' } | null>(null);
+  const toggle = (name: string, what: 'versions' | 'classifier') =>
+    setOpen(open && open.name === name && open.what === what ? null : { name, what });
   const shown = (items.data ?? []).filter((e) => !q || JSON.stringify(e).toLowerCase().includes(q.toLowerCase()));
 
   return (
@@ -101,6 +105,7 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
           {admin && !editing && <button type="button" class="btn primary" onClick={() => setEditing({ name: null, body: kind.template })}>New</button>}
         </div>
       </div>
+      {kindKey === 'plugins' && admin && <PackageUpload onDone={items.reload} />}
       {editing && (
         <JSONEditor
           kind={kind}
@@ -122,6 +127,12 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
               {e.description && kindKey !== 'plugins' && kindKey !== 'alert-modules' ? <span class="small msg">{e.description}</span> : null}
               <span class="actions">
                 {kindKey === 'alert-modules' && admin && <ModuleTest name={e.name} />}
+                {kindKey === 'plugins' && (
+                  <>
+                    <button type="button" class="btn small" aria-expanded={open?.name === e.name && open?.what === 'versions'} onClick={() => toggle(e.name, 'versions')}>Versions</button>
+                    <button type="button" class="btn small" aria-expanded={open?.name === e.name && open?.what === 'classifier'} onClick={() => toggle(e.name, 'classifier')}>Test classifier</button>
+                  </>
+                )}
                 {admin ? (
                   <>
                     <button type="button" class="btn small" onClick={() => { setEditing({ name: e.name, body: bodyOf(kind, e) }); window.scrollTo(0, 0); }}>Edit</button>
@@ -131,6 +142,8 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
                   <details class="small"><summary>JSON</summary><pre class="mono cmd">{JSON.stringify(bodyOf(kind, e), null, 2)}</pre></details>
                 )}
               </span>
+              {open?.name === e.name && open?.what === 'versions' && <PluginVersions name={e.name} onChanged={items.reload} />}
+              {open?.name === e.name && open?.what === 'classifier' && <ClassifierTest name={e.name} source={e.classifier ?? ''} />}
             </li>
           ))}
         </ul>
