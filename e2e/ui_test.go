@@ -185,6 +185,13 @@ func TestUIEnrolHostAndSeeItsGraphs(t *testing.T) {
 		t.Errorf("the theme toggle left the theme %q", after)
 	}
 	screenshot(ctx, "explore-other-theme")
+
+	// The hosts page shows the agent; revoking it (confirmed) leaves the host not enrolled.
+	navigate(ctx, srv.URL+"/config/hosts")
+	waitJS(ctx, "the agent's revoke button", uiFind("button", "Revoke agent"), 15*time.Second)
+	evalJS[bool](ctx, "(window.confirm = () => true, true)")
+	clickText(ctx, "button", "Revoke agent")
+	waitJS(ctx, "the host not enrolled", `document.body.innerText.includes('not enrolled')`, 15*time.Second)
 	noPageErrors(ctx)
 }
 
@@ -564,5 +571,15 @@ func TestUIPlugins(t *testing.T) {
 	clickText(ctx, "button[type=submit]", "Test against recent data")
 	waitJS(ctx, "the compiler's error", `document.querySelector('form.sub [role=alert] .field-error')`, 15*time.Second)
 	screenshot(ctx, "classifier")
+
+	// A trend rule's backtest over the same results.
+	srv.mustJSON("POST", "/manage/v1/trend-rules", map[string]any{"name": "uitrend", "selector": `prophasis_value{plugin="uidisk"}`,
+		"window": "10m", "interval": "1m", "expr": `last(window) > 90 ? "critical" : "ok"`})
+	navigate(ctx, srv.URL+"/config/trend-rules")
+	waitJS(ctx, "the trend rule listed", uiFind("#main .list strong", "uitrend"), 15*time.Second)
+	evalJS[bool](ctx, `([...document.querySelectorAll('#main .list > li')].find(li => li.querySelector('strong')?.textContent === 'uitrend').querySelector('button[aria-expanded]').click(), true)`)
+	clickText(ctx, "form.sub button[type=submit]", "Backtest")
+	waitJS(ctx, "the backtest's changes", `[...document.querySelectorAll('form.sub td .badge')].some(b => b.textContent.startsWith('critical'))`, 15*time.Second)
+	screenshot(ctx, "backtest")
 	noPageErrors(ctx)
 }

@@ -72,6 +72,7 @@ function ConfigHosts() {
                       <td>
                         <span class="actions">
                           <EnrolButton host={h.name} again={!!ag} onToken={setEnrol} />
+                          {ag && <DeleteButton path={`/manage/v1/agents/${encodeURIComponent(h.name)}`} what={`the agent of ${h.name} (it stops being accepted at once)`} label="Revoke agent" onDone={agents.reload} />}
                           <DeleteButton path={`/manage/v1/hosts/${encodeURIComponent(h.name)}`} what={`host ${h.name}`} onDone={hosts.reload} />
                         </span>
                       </td>

@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import * as api from '../api';
 import { CopyButton, ErrorBox, Loading, Section, useFetch, useIsAdmin } from '../components';
 import { fmtAgo, fmtTime } from '../util';
-import { ClassifierTest, PackageUpload, PluginVersions } from './plugins';
+import { ClassifierTest, PackageUpload, PluginVersions, TrendBacktest } from './plugins';
 
 type Entity = Record<string, any>;
 
@@ -90,8 +90,8 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
   const items = useFetch(() => api.get<Entity[]>(`/manage/v1/${kind.path}`), [kind.path]);
   const [editing, setEditing] = useState<{ name: string | null; body: Entity } | null>(null);
   const [q, setQ] = useState('');
-  const [open, setOpen] = useState<{ name: string; what: 'versions' | 'classifier' } | null>(null);
-  const toggle = (name: string, what: 'versions' | 'classifier') =>
+  const [open, setOpen] = useState<{ name: string; what: 'versions' | 'classifier' | 'backtest' } | null>(null);
+  const toggle = (name: string, what: 'versions' | 'classifier' | 'backtest') =>
     setOpen(open && open.name === name && open.what === what ? null : { name, what });
   const shown = (items.data ?? []).filter((e) => !q || JSON.stringify(e).toLowerCase().includes(q.toLowerCase()));
 
@@ -124,9 +124,11 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
             <li key={e.name} class="row wrap">
               <strong class="mono">{e.name}</strong>
               <span class="grow small muted">{kind.summary(e)}</span>
-              {e.description && kindKey !== 'plugins' && kindKey !== 'alert-modules' ? <span class="small msg">{e.description}</span> : null}
               <span class="actions">
                 {kindKey === 'alert-modules' && admin && <ModuleTest name={e.name} />}
+                {kindKey === 'trend-rules' && (
+                  <button type="button" class="btn small" aria-expanded={open?.name === e.name && open?.what === 'backtest'} onClick={() => toggle(e.name, 'backtest')}>Backtest</button>
+                )}
                 {kindKey === 'plugins' && (
                   <>
                     <button type="button" class="btn small" aria-expanded={open?.name === e.name && open?.what === 'versions'} onClick={() => toggle(e.name, 'versions')}>Versions</button>
@@ -142,8 +144,10 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
                   <details class="small"><summary>JSON</summary><pre class="mono cmd">{JSON.stringify(bodyOf(kind, e), null, 2)}</pre></details>
                 )}
               </span>
+              {e.description && kindKey !== 'plugins' && kindKey !== 'alert-modules' ? <span class="small msg">{e.description}</span> : null}
               {open?.name === e.name && open?.what === 'versions' && <PluginVersions name={e.name} onChanged={items.reload} />}
               {open?.name === e.name && open?.what === 'classifier' && <ClassifierTest name={e.name} source={e.classifier ?? ''} />}
+              {open?.name === e.name && open?.what === 'backtest' && <TrendBacktest name={e.name} />}
             </li>
           ))}
         </ul>

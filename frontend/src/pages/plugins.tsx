@@ -153,3 +153,55 @@ export function ClassifierTest({ name, source }: { name: string; source: string 
     </form>
   );
 }
+
+interface Change { labels?: Record<string, string>; at: number | string; from: string; to: string; explain?: string; error?: string }
+
+// TrendBacktest shows when a saved trend rule would have changed state over
+// the stored data of the last day or week (POST /manage/v1/trend-rules/backtest).
+export function TrendBacktest({ name }: { name: string }) {
+  const [days, setDays] = useState('7');
+  const [res, setRes] = useState<{ changes: Change[]; step?: string } | null>(null);
+  const [err, setErr] = useState<api.ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true); setErr(null);
+    try {
+      const from = Math.floor(Date.now() / 1000) - Number(days) * 86400;
+      setRes(await api.post<{ changes: Change[]; step?: string }>('/manage/v1/trend-rules/backtest', { name, from: String(from) }));
+    } catch (x) { setErr(x as api.ApiError); setRes(null); } finally { setBusy(false); }
+  };
+  const id = `bt-${name}`.replace(/[^\w-]/g, '_');
+  return (
+    <form class="sub" onSubmit={run} aria-label={`backtest ${name}`}>
+      <div class="row wrap">
+        <div class="field">
+          <label for={`${id}-days`}>Over the last</label>
+          <select id={`${id}-days`} value={days} onChange={(e) => setDays(e.currentTarget.value)}>
+            <option value="1">day</option><option value="7">week</option><option value="30">30 days</option>
+          </select>
+        </div>
+        <button type="submit" class="btn primary small" disabled={busy}>{busy ? 'Running…' : 'Backtest'}</button>
+      </div>
+      <div role="alert">{err && <div class="field-error">{err.message}</div>}</div>
+      {res && res.changes.length === 0 && <p class="muted small">No change of state in that time.</p>}
+      {res && res.changes.length > 0 && (
+        <div class="table-wrap">
+          <table class="table">
+            <thead><tr><th>At</th><th>Series</th><th>Change</th><th>Why</th></tr></thead>
+            <tbody>
+              {res.changes.map((c, i) => (
+                <tr key={i}>
+                  <td class="small nowrap">{fmtTime(typeof c.at === 'number' && c.at < 1e12 ? c.at * 1000 : c.at)}</td>
+                  <td class="mono small break">{Object.entries(c.labels ?? {}).map(([k, v]) => `${k}="${v}"`).join(', ')}</td>
+                  <td class="nowrap">{c.from ? <StateBadge state={c.from} /> : <span class="small muted">start</span>} → <StateBadge state={c.to} /></td>
+                  <td class="msg small">{c.error || c.explain || ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </form>
+  );
+}
