@@ -96,7 +96,7 @@ func (s *Subject) validateComplete(what string) error {
 }
 
 // SaveAck implements AckStore.
-func (s *sqliteStore) SaveAck(ctx context.Context, a Ack) error {
+func (s *sqlStore) SaveAck(ctx context.Context, a Ack) error {
 	if err := a.validate(); err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (s *sqliteStore) SaveAck(ctx context.Context, a Ack) error {
 }
 
 // DeleteAck implements AckStore.
-func (s *sqliteStore) DeleteAck(ctx context.Context, subjectKey string) error {
+func (s *sqlStore) DeleteAck(ctx context.Context, subjectKey string) error {
 	var n int64
 	err := s.writeData(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM acks WHERE subject_key = ?`, subjectKey)
@@ -137,7 +137,7 @@ func (s *sqliteStore) DeleteAck(ctx context.Context, subjectKey string) error {
 }
 
 // Acks implements AckStore.
-func (s *sqliteStore) Acks(ctx context.Context) ([]Ack, error) {
+func (s *sqlStore) Acks(ctx context.Context) ([]Ack, error) {
 	out := []Ack{}
 	err := s.read(ctx, func(q querier) error {
 		return queryRows(ctx, q, func(rows *sql.Rows) error {

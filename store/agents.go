@@ -90,7 +90,7 @@ type AgentStore interface {
 }
 
 // CreateEnrollment implements AgentStore.
-func (s *sqliteStore) CreateEnrollment(ctx context.Context, host string, ttl time.Duration) (Enrollment, error) {
+func (s *sqlStore) CreateEnrollment(ctx context.Context, host string, ttl time.Duration) (Enrollment, error) {
 	if err := validName("host", host); err != nil {
 		return Enrollment{}, err
 	}
@@ -118,7 +118,7 @@ func (s *sqliteStore) CreateEnrollment(ctx context.Context, host string, ttl tim
 }
 
 // Enroll implements AgentStore.
-func (s *sqliteStore) Enroll(ctx context.Context, token string, info AgentInfo) (string, string, error) {
+func (s *sqlStore) Enroll(ctx context.Context, token string, info AgentInfo) (string, string, error) {
 	if !strings.HasPrefix(token, EnrollmentPrefix) || len(token) > 128 {
 		return "", "", unauthenticatedf("not a Prophasis enrolment token (they start with %q)", EnrollmentPrefix)
 	}
@@ -183,7 +183,7 @@ func (s *sqliteStore) Enroll(ctx context.Context, token string, info AgentInfo) 
 }
 
 // authenticateAgent verifies an agent credential (called by Authenticate).
-func (s *sqliteStore) authenticateAgent(ctx context.Context, credential string) (Principal, error) {
+func (s *sqlStore) authenticateAgent(ctx context.Context, credential string) (Principal, error) {
 	rest := strings.TrimPrefix(credential, AgentPrefix)
 	idStr, secret, ok := strings.Cut(rest, "_")
 	id, err := strconv.ParseInt(idStr, 10, 64)
@@ -210,7 +210,7 @@ func (s *sqliteStore) authenticateAgent(ctx context.Context, credential string) 
 }
 
 // Agents implements AgentStore.
-func (s *sqliteStore) Agents(ctx context.Context) ([]Agent, error) {
+func (s *sqlStore) Agents(ctx context.Context) ([]Agent, error) {
 	var out []Agent
 	err := queryRows(ctx, s.r, func(rows *sql.Rows) error {
 		var a Agent
@@ -237,7 +237,7 @@ func (s *sqliteStore) Agents(ctx context.Context) ([]Agent, error) {
 }
 
 // RevokeAgent implements AgentStore.
-func (s *sqliteStore) RevokeAgent(ctx context.Context, host string) error {
+func (s *sqlStore) RevokeAgent(ctx context.Context, host string) error {
 	defer s.authCache.invalidate()
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE agents SET revoked_at = ? WHERE revoked_at IS NULL AND host_id = (SELECT id FROM hosts WHERE name = ?)`,
@@ -253,7 +253,7 @@ func (s *sqliteStore) RevokeAgent(ctx context.Context, host string) error {
 }
 
 // AgentSeen implements AgentStore.
-func (s *sqliteStore) AgentSeen(ctx context.Context, agentID int64) {
+func (s *sqlStore) AgentSeen(ctx context.Context, agentID int64) {
 	now := s.now()
 	if !s.tokenUse.due(-agentID, now) { // negative keys: agents, apart from tokens
 		return

@@ -198,7 +198,7 @@ func (r *NotificationRecord) validate(what string) error {
 }
 
 // AppendAlertHistory implements AlertHistoryStore.
-func (s *sqliteStore) AppendAlertHistory(ctx context.Context, records []AlertRecord) error {
+func (s *sqlStore) AppendAlertHistory(ctx context.Context, records []AlertRecord) error {
 	if err := validBatch("append alert history", len(records)); err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func (s *sqliteStore) AppendAlertHistory(ctx context.Context, records []AlertRec
 	}
 	ids := make([]int64, len(records))
 	err := s.writeData(ctx, func(tx *sql.Tx) error {
-		return insertRows(ctx, tx, `INSERT INTO alert_history (time, alert_id, rule, host, subject, status, state, from_state,
+		return s.insertRows(ctx, tx, `INSERT INTO alert_history (time, alert_id, rule, host, subject, status, state, from_state,
 			reason, active_at, fired_at, resolved_at, notified, ack)`, "", 14, len(records),
 			func(i int, dst []any) ([]any, error) {
 				r := &records[i]
@@ -255,7 +255,7 @@ func (s *sqliteStore) AppendAlertHistory(ctx context.Context, records []AlertRec
 }
 
 // AlertHistory implements AlertHistoryStore.
-func (s *sqliteStore) AlertHistory(ctx context.Context, q AlertHistoryQuery) ([]AlertRecord, error) {
+func (s *sqlStore) AlertHistory(ctx context.Context, q AlertHistoryQuery) ([]AlertRecord, error) {
 	limit, err := validLimit(q.Limit)
 	if err != nil {
 		return nil, err
@@ -301,7 +301,7 @@ func (s *sqliteStore) AlertHistory(ctx context.Context, q AlertHistoryQuery) ([]
 }
 
 // AppendNotifications implements AlertHistoryStore.
-func (s *sqliteStore) AppendNotifications(ctx context.Context, records []NotificationRecord) error {
+func (s *sqlStore) AppendNotifications(ctx context.Context, records []NotificationRecord) error {
 	if err := validBatch("append notifications", len(records)); err != nil {
 		return err
 	}
@@ -315,7 +315,7 @@ func (s *sqliteStore) AppendNotifications(ctx context.Context, records []Notific
 	}
 	ids := make([]int64, len(records))
 	err := s.writeData(ctx, func(tx *sql.Tx) error {
-		return insertRows(ctx, tx, `INSERT INTO notifications (time, alert_id, rule, module, try, status, error, retry, payload)`,
+		return s.insertRows(ctx, tx, `INSERT INTO notifications (time, alert_id, rule, module, try, status, error, retry, payload)`,
 			"", 9, len(records),
 			func(i int, dst []any) ([]any, error) {
 				r := &records[i]
@@ -337,7 +337,7 @@ func (s *sqliteStore) AppendNotifications(ctx context.Context, records []Notific
 }
 
 // Notifications implements AlertHistoryStore.
-func (s *sqliteStore) Notifications(ctx context.Context, q NotificationQuery) ([]NotificationRecord, error) {
+func (s *sqlStore) Notifications(ctx context.Context, q NotificationQuery) ([]NotificationRecord, error) {
 	limit, err := validLimit(q.Limit)
 	if err != nil {
 		return nil, err
@@ -369,7 +369,7 @@ func (s *sqliteStore) Notifications(ctx context.Context, q NotificationQuery) ([
 }
 
 // DeleteAlertHistoryBefore implements AlertHistoryStore.
-func (s *sqliteStore) DeleteAlertHistoryBefore(ctx context.Context, ts int64) (int64, error) {
+func (s *sqlStore) DeleteAlertHistoryBefore(ctx context.Context, ts int64) (int64, error) {
 	a, err := s.deleteBefore(ctx, "alert_history", ts)
 	if err != nil {
 		return 0, err

@@ -368,7 +368,7 @@ func checkAlertModuleRename(ctx context.Context, tx *sql.Tx, m *AlertModule, old
 }
 
 // checkModule runs the store's ModuleChecker, if any, over m.
-func (s *sqliteStore) checkModule(m AlertModule) error {
+func (s *sqlStore) checkModule(m AlertModule) error {
 	if s.modules == nil {
 		return nil
 	}
@@ -379,17 +379,17 @@ func (s *sqliteStore) checkModule(m AlertModule) error {
 }
 
 // AlertModules implements AlertModuleStore.
-func (s *sqliteStore) AlertModules(ctx context.Context) ([]AlertModule, error) {
+func (s *sqlStore) AlertModules(ctx context.Context) ([]AlertModule, error) {
 	return listAll(ctx, s, alertModuleOps)
 }
 
 // AlertModule implements AlertModuleStore.
-func (s *sqliteStore) AlertModule(ctx context.Context, name string) (AlertModule, error) {
+func (s *sqlStore) AlertModule(ctx context.Context, name string) (AlertModule, error) {
 	return getOne(ctx, s, alertModuleOps, name)
 }
 
 // CreateAlertModule implements AlertModuleStore.
-func (s *sqliteStore) CreateAlertModule(ctx context.Context, m AlertModule) (AlertModule, error) {
+func (s *sqlStore) CreateAlertModule(ctx context.Context, m AlertModule) (AlertModule, error) {
 	m.normalize()
 	if err := m.validate(); err != nil {
 		return AlertModule{}, err
@@ -405,7 +405,7 @@ func (s *sqliteStore) CreateAlertModule(ctx context.Context, m AlertModule) (Ale
 // The stored module is read before the write transaction to fill in kept
 // secrets; a concurrent update of the same module's secret in between is
 // lost, which for an admin-only, rarely changed setting is acceptable.
-func (s *sqliteStore) UpdateAlertModule(ctx context.Context, name string, m AlertModule) (AlertModule, error) {
+func (s *sqlStore) UpdateAlertModule(ctx context.Context, name string, m AlertModule) (AlertModule, error) {
 	prev, err := getOne(ctx, s, alertModuleOps, name)
 	if err != nil {
 		return AlertModule{}, err
@@ -429,7 +429,7 @@ func (s *sqliteStore) UpdateAlertModule(ctx context.Context, name string, m Aler
 }
 
 // DeleteAlertModule implements AlertModuleStore.
-func (s *sqliteStore) DeleteAlertModule(ctx context.Context, name string) error {
+func (s *sqlStore) DeleteAlertModule(ctx context.Context, name string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		r := newResolver(tx)
 		id, ok, err := r.lookup(ctx, kindAlertModule, name)

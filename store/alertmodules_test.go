@@ -187,7 +187,7 @@ func (c *refuseChecker) CheckAlertModule(m AlertModule) error {
 
 func TestAlertModuleChecker(t *testing.T) {
 	c := &refuseChecker{}
-	s, err := OpenSQLite(context.Background(), t.TempDir()+"/p.db", nil, WithModuleChecker(c))
+	s, err := Open(context.Background(), testDSN(t), nil, WithModuleChecker(c))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -469,26 +469,26 @@ func renameInAlertRules(ctx context.Context, tx *sql.Tx, old ref, newName string
 var scopeKinds = map[kind]bool{kindHost: true, kindGroup: true, kindCheck: true, kindService: true, kindPlugin: true, kindTrendRule: true}
 
 // AlertRules implements AlertRuleStore.
-func (s *sqliteStore) AlertRules(ctx context.Context) ([]AlertRule, error) {
+func (s *sqlStore) AlertRules(ctx context.Context) ([]AlertRule, error) {
 	return listAll(ctx, s, alertRuleOps)
 }
 
 // AlertRule implements AlertRuleStore.
-func (s *sqliteStore) AlertRule(ctx context.Context, name string) (AlertRule, error) {
+func (s *sqlStore) AlertRule(ctx context.Context, name string) (AlertRule, error) {
 	return getOne(ctx, s, alertRuleOps, name)
 }
 
 // CreateAlertRule implements AlertRuleStore.
-func (s *sqliteStore) CreateAlertRule(ctx context.Context, a AlertRule) (AlertRule, error) {
+func (s *sqlStore) CreateAlertRule(ctx context.Context, a AlertRule) (AlertRule, error) {
 	return createOne(ctx, s, alertRuleOps, a)
 }
 
 // UpdateAlertRule implements AlertRuleStore.
-func (s *sqliteStore) UpdateAlertRule(ctx context.Context, name string, a AlertRule) (AlertRule, error) {
+func (s *sqlStore) UpdateAlertRule(ctx context.Context, name string, a AlertRule) (AlertRule, error) {
 	return updateOne(ctx, s, alertRuleOps, name, a)
 }
 
 // DeleteAlertRule implements AlertRuleStore.
-func (s *sqliteStore) DeleteAlertRule(ctx context.Context, name string) error {
+func (s *sqlStore) DeleteAlertRule(ctx context.Context, name string) error {
 	return deleteOne(ctx, s, alertRuleOps, name)
 }

@@ -27,7 +27,7 @@ type ConfigStore interface {
 }
 
 // Export implements ConfigStore.
-func (s *sqliteStore) Export(ctx context.Context) (Document, error) {
+func (s *sqlStore) Export(ctx context.Context) (Document, error) {
 	var doc Document
 	err := s.read(ctx, func(q querier) error {
 		var err error
@@ -97,7 +97,7 @@ func exportFrom(ctx context.Context, q querier) (Document, error) {
 // groups and services before their members).
 // Since every kept entity has by then been updated to the document's
 // references, nothing deleted is still referred to.
-func (s *sqliteStore) Apply(ctx context.Context, doc Document, dryRun bool) (Diff, error) {
+func (s *sqlStore) Apply(ctx context.Context, doc Document, dryRun bool) (Diff, error) {
 	if err := doc.validate(); err != nil {
 		return Diff{}, err
 	}

@@ -27,7 +27,7 @@ func loadExample(t testing.TB) Document {
 	return doc
 }
 
-func newExampleStore(t testing.TB) *sqliteStore {
+func newExampleStore(t testing.TB) *sqlStore {
 	t.Helper()
 	st := newTestStore(t)
 	for _, p := range examplePlugins {

@@ -363,24 +363,24 @@ func unionKeys(a, b map[string]string) []string {
 }
 
 // Checks implements CheckStore.
-func (s *sqliteStore) Checks(ctx context.Context) ([]Check, error) { return listAll(ctx, s, checkOps) }
+func (s *sqlStore) Checks(ctx context.Context) ([]Check, error) { return listAll(ctx, s, checkOps) }
 
 // Check implements CheckStore.
-func (s *sqliteStore) Check(ctx context.Context, name string) (Check, error) {
+func (s *sqlStore) Check(ctx context.Context, name string) (Check, error) {
 	return getOne(ctx, s, checkOps, name)
 }
 
 // CreateCheck implements CheckStore.
-func (s *sqliteStore) CreateCheck(ctx context.Context, c Check) (Check, error) {
+func (s *sqlStore) CreateCheck(ctx context.Context, c Check) (Check, error) {
 	return createOne(ctx, s, checkOps, c)
 }
 
 // UpdateCheck implements CheckStore.
-func (s *sqliteStore) UpdateCheck(ctx context.Context, name string, c Check) (Check, error) {
+func (s *sqlStore) UpdateCheck(ctx context.Context, name string, c Check) (Check, error) {
 	return updateOne(ctx, s, checkOps, name, c)
 }
 
 // DeleteCheck implements CheckStore.
-func (s *sqliteStore) DeleteCheck(ctx context.Context, name string) error {
+func (s *sqlStore) DeleteCheck(ctx context.Context, name string) error {
 	return deleteOne(ctx, s, checkOps, name)
 }

@@ -74,20 +74,20 @@ func (c *badCodeChecker) CheckPluginParams(manifest json.RawMessage, params map[
 
 // newCheckerStore opens a store with a badCodeChecker, a schedule, a host
 // and the plugins load and disk.
-func newCheckerStore(t *testing.T) (*sqliteStore, *badCodeChecker) {
+func newCheckerStore(t *testing.T) (*sqlStore, *badCodeChecker) {
 	t.Helper()
 	c := &badCodeChecker{}
-	st, err := OpenSQLite(context.Background(), t.TempDir()+"/p.db", nil, WithCodeChecker(c))
+	st, err := Open(context.Background(), testDSN(t), nil, WithCodeChecker(c))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	s := st.(*sqliteStore)
+	s := st.(*sqlStore)
 	seedCheckDeps(t, s)
 	return s, c
 }
 
-func seedCheckDeps(t *testing.T, st *sqliteStore) {
+func seedCheckDeps(t *testing.T, st *sqlStore) {
 	t.Helper()
 	ctx := context.Background()
 	must[Host](t)(st.CreateHost(ctx, Host{Name: "web1"}))

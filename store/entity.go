@@ -124,7 +124,7 @@ type ops[T any] struct {
 }
 
 // checkCode runs o.code when the store has a CodeChecker.
-func checkCode[T any](s *sqliteStore, o ops[T], v *T) error {
+func checkCode[T any](s *sqlStore, o ops[T], v *T) error {
 	if s.checker == nil || o.code == nil {
 		return nil
 	}
@@ -132,7 +132,7 @@ func checkCode[T any](s *sqliteStore, o ops[T], v *T) error {
 }
 
 // listAll returns every entity of a kind.
-func listAll[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]) ([]T, error) {
+func listAll[T any, P record[T]](ctx context.Context, s *sqlStore, o ops[T]) ([]T, error) {
 	var out []T
 	err := s.read(ctx, func(q querier) error {
 		var err error
@@ -149,7 +149,7 @@ func listAll[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]) 
 }
 
 // getOne returns the entity called name.
-func getOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T], name string) (T, error) {
+func getOne[T any, P record[T]](ctx context.Context, s *sqlStore, o ops[T], name string) (T, error) {
 	var out []T
 	err := s.read(ctx, func(q querier) error {
 		var err error
@@ -180,7 +180,7 @@ func loadOne[T any](ctx context.Context, q querier, o ops[T], name string) (T, e
 }
 
 // createOne validates and inserts v, and returns it as stored.
-func createOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T], v T) (T, error) {
+func createOne[T any, P record[T]](ctx context.Context, s *sqlStore, o ops[T], v T) (T, error) {
 	p := P(&v)
 	p.normalize()
 	var out T
@@ -222,7 +222,7 @@ func createOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]
 
 // updateOne validates v and overwrites the entity called name with it. An
 // empty name in v keeps the name; a different one renames the entity.
-func updateOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T], name string, v T) (T, error) {
+func updateOne[T any, P record[T]](ctx context.Context, s *sqlStore, o ops[T], name string, v T) (T, error) {
 	p := P(&v)
 	if *p.key() == "" {
 		*p.key() = name
@@ -287,7 +287,7 @@ func updateOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T]
 
 // deleteOne deletes the entity called name, unless another entity still
 // refers to it.
-func deleteOne[T any, P record[T]](ctx context.Context, s *sqliteStore, o ops[T], name string) error {
+func deleteOne[T any, P record[T]](ctx context.Context, s *sqlStore, o ops[T], name string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		r := newResolver(tx)
 		id, ok, err := r.lookup(ctx, o.kind, name)

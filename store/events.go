@@ -80,7 +80,7 @@ func (e *Event) validate(what string) error {
 }
 
 // AppendEvents implements EventStore.
-func (s *sqliteStore) AppendEvents(ctx context.Context, events []Event) error {
+func (s *sqlStore) AppendEvents(ctx context.Context, events []Event) error {
 	if err := validBatch("append events", len(events)); err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (s *sqliteStore) AppendEvents(ctx context.Context, events []Event) error {
 	err := s.writeData(ctx, func(tx *sql.Tx) error {
 		// events.id is the rowid: the rows of one INSERT get consecutive
 		// ids ending at the last one inserted.
-		return insertRows(ctx, tx, `INSERT INTO events (time, kind, subject_kind, host, plugin, check_name, rule, service,
+		return s.insertRows(ctx, tx, `INSERT INTO events (time, kind, subject_kind, host, plugin, check_name, rule, service,
 			labels, from_state, to_state, reason)`, "", 12, len(events),
 			func(i int, dst []any) ([]any, error) {
 				e := &events[i]
@@ -123,7 +123,7 @@ func (s *sqliteStore) AppendEvents(ctx context.Context, events []Event) error {
 }
 
 // Events implements EventStore.
-func (s *sqliteStore) Events(ctx context.Context, q EventQuery) ([]Event, error) {
+func (s *sqlStore) Events(ctx context.Context, q EventQuery) ([]Event, error) {
 	limit, err := validLimit(q.Limit)
 	if err != nil {
 		return nil, err
@@ -163,6 +163,6 @@ func (s *sqliteStore) Events(ctx context.Context, q EventQuery) ([]Event, error)
 }
 
 // DeleteEventsBefore implements EventStore.
-func (s *sqliteStore) DeleteEventsBefore(ctx context.Context, ts int64) (int64, error) {
+func (s *sqlStore) DeleteEventsBefore(ctx context.Context, ts int64) (int64, error) {
 	return s.deleteBefore(ctx, "events", ts)
 }

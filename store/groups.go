@@ -180,32 +180,32 @@ func checkGroupCycle(ctx context.Context, tx *sql.Tx, g *Group, oldName string) 
 }
 
 // Groups implements GroupStore.
-func (s *sqliteStore) Groups(ctx context.Context) ([]Group, error) { return listAll(ctx, s, groupOps) }
+func (s *sqlStore) Groups(ctx context.Context) ([]Group, error) { return listAll(ctx, s, groupOps) }
 
 // Group implements GroupStore.
-func (s *sqliteStore) Group(ctx context.Context, name string) (Group, error) {
+func (s *sqlStore) Group(ctx context.Context, name string) (Group, error) {
 	return getOne(ctx, s, groupOps, name)
 }
 
 // CreateGroup implements GroupStore.
-func (s *sqliteStore) CreateGroup(ctx context.Context, g Group) (Group, error) {
+func (s *sqlStore) CreateGroup(ctx context.Context, g Group) (Group, error) {
 	return createOne(ctx, s, groupOps, g)
 }
 
 // UpdateGroup implements GroupStore.
-func (s *sqliteStore) UpdateGroup(ctx context.Context, name string, g Group) (Group, error) {
+func (s *sqlStore) UpdateGroup(ctx context.Context, name string, g Group) (Group, error) {
 	return updateOne(ctx, s, groupOps, name, g)
 }
 
 // DeleteGroup implements GroupStore.
-func (s *sqliteStore) DeleteGroup(ctx context.Context, name string) error {
+func (s *sqlStore) DeleteGroup(ctx context.Context, name string) error {
 	return deleteOne(ctx, s, groupOps, name)
 }
 
 // GroupHosts implements GroupStore. The recursive query walks the nesting
 // with UNION (not UNION ALL), so it terminates even on a cycle that a
 // corrupted database might hold.
-func (s *sqliteStore) GroupHosts(ctx context.Context, name string) ([]string, error) {
+func (s *sqlStore) GroupHosts(ctx context.Context, name string) ([]string, error) {
 	out := []string{}
 	err := s.read(ctx, func(q querier) error {
 		var id int64
@@ -223,7 +223,7 @@ func (s *sqliteStore) GroupHosts(ctx context.Context, name string) ([]string, er
 			out = append(out, h)
 			return nil
 		}, `WITH RECURSIVE nested(id) AS (
-				SELECT ?
+				SELECT CAST(? AS BIGINT)
 				UNION
 				SELECT m.member_id FROM host_group_groups m JOIN nested n ON m.group_id = n.id
 			)

@@ -125,24 +125,24 @@ func updateHost(ctx context.Context, tx *sql.Tx, _ *resolver, id int64, h *Host,
 }
 
 // Hosts implements HostStore.
-func (s *sqliteStore) Hosts(ctx context.Context) ([]Host, error) { return listAll(ctx, s, hostOps) }
+func (s *sqlStore) Hosts(ctx context.Context) ([]Host, error) { return listAll(ctx, s, hostOps) }
 
 // Host implements HostStore.
-func (s *sqliteStore) Host(ctx context.Context, name string) (Host, error) {
+func (s *sqlStore) Host(ctx context.Context, name string) (Host, error) {
 	return getOne(ctx, s, hostOps, name)
 }
 
 // CreateHost implements HostStore.
-func (s *sqliteStore) CreateHost(ctx context.Context, h Host) (Host, error) {
+func (s *sqlStore) CreateHost(ctx context.Context, h Host) (Host, error) {
 	return createOne(ctx, s, hostOps, h)
 }
 
 // UpdateHost implements HostStore.
-func (s *sqliteStore) UpdateHost(ctx context.Context, name string, h Host) (Host, error) {
+func (s *sqlStore) UpdateHost(ctx context.Context, name string, h Host) (Host, error) {
 	return updateOne(ctx, s, hostOps, name, h)
 }
 
 // DeleteHost implements HostStore.
-func (s *sqliteStore) DeleteHost(ctx context.Context, name string) error {
+func (s *sqlStore) DeleteHost(ctx context.Context, name string) error {
 	return deleteOne(ctx, s, hostOps, name)
 }

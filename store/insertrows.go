@@ -17,14 +17,14 @@ const rowsPerInsert = 64
 // upsert clause, or ""), and args(i, dst) appends row i's values to dst.
 // done, when not nil, is called after each chunk with its first row and
 // length, and the rowid of its last row.
-func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int,
+func (s *sqlStore) insertRows(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int,
 	args func(i int, dst []any) ([]any, error), done func(first, count int, lastID int64)) error {
 	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
 	var stmts [rowsPerInsert + 1]*sql.Stmt
 	defer func() {
-		for _, s := range stmts {
-			if s != nil {
-				s.Close()
+		for _, st := range stmts {
+			if st != nil {
+				st.Close()
 			}
 		}
 	}()
@@ -43,11 +43,15 @@ func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int,
 			}
 			b.WriteString(" ")
 			b.WriteString(tail)
-			s, err := tx.PrepareContext(ctx, b.String())
+			if done != nil && s.dialect == dialectPostgres {
+				// pgx has no LastInsertId: the ids come back as rows.
+				b.WriteString(" RETURNING id")
+			}
+			st, err := tx.PrepareContext(ctx, b.String())
 			if err != nil {
 				return err
 			}
-			stmts[count] = s
+			stmts[count] = st
 		}
 		vals = vals[:0]
 		for i := first; i < first+count; i++ {
@@ -55,6 +59,14 @@ func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int,
 			if vals, err = args(i, vals); err != nil {
 				return err
 			}
+		}
+		if done != nil && s.dialect == dialectPostgres {
+			last, err := lastReturnedID(ctx, stmts[count], vals)
+			if err != nil {
+				return err
+			}
+			done(first, count, last)
+			continue
 		}
 		res, err := stmts[count].ExecContext(ctx, vals...)
 		if err != nil {
@@ -69,4 +81,21 @@ func insertRows(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int,
 		}
 	}
 	return nil
+}
+
+// lastReturnedID runs an INSERT ... RETURNING id and gives the id of its last
+// row (rows come back in the order of the VALUES list).
+func lastReturnedID(ctx context.Context, st *sql.Stmt, vals []any) (int64, error) {
+	rows, err := st.QueryContext(ctx, vals...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var last int64
+	for rows.Next() {
+		if err := rows.Scan(&last); err != nil {
+			return 0, err
+		}
+	}
+	return last, rows.Err()
 }

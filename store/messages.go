@@ -25,7 +25,7 @@ type messageLog struct {
 	nextID int64
 }
 
-func (s *sqliteStore) initMessages(ctx context.Context) error {
+func (s *sqlStore) initMessages(ctx context.Context) error {
 	var next sql.NullInt64
 	if err := s.w.QueryRowContext(ctx, `SELECT MAX(first_id + count) FROM message_blocks`).Scan(&next); err != nil {
 		return fmt.Errorf("read message ids: %w", err)
@@ -45,7 +45,7 @@ func (m *messageLog) reserve(n int) int64 {
 }
 
 // AppendMessages implements Store.
-func (s *sqliteStore) AppendMessages(ctx context.Context, msgs []Message) ([]int64, error) {
+func (s *sqlStore) AppendMessages(ctx context.Context, msgs []Message) ([]int64, error) {
 	if len(msgs) == 0 {
 		return nil, nil
 	}
@@ -79,7 +79,7 @@ func (s *sqliteStore) AppendMessages(ctx context.Context, msgs []Message) ([]int
 
 // MessagesByID implements Store. Each block holding a wanted id is read and
 // decoded once.
-func (s *sqliteStore) MessagesByID(ctx context.Context, ids []int64) (map[int64]Message, error) {
+func (s *sqlStore) MessagesByID(ctx context.Context, ids []int64) (map[int64]Message, error) {
 	want := slices.Clone(ids)
 	slices.Sort(want)
 	want = slices.Compact(want)
@@ -129,7 +129,7 @@ const retentionBlocksPerTx = 1000
 // DeleteMessagesBefore implements Store: it deletes the blocks whose
 // messages are all older than ts, in small transactions, and returns how
 // many messages went.
-func (s *sqliteStore) DeleteMessagesBefore(ctx context.Context, ts int64) (int64, error) {
+func (s *sqlStore) DeleteMessagesBefore(ctx context.Context, ts int64) (int64, error) {
 	var total int64
 	for {
 		var n, blocks int64

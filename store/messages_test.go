@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -41,8 +40,8 @@ func TestAppendMessagesAssignsIncreasingIDs(t *testing.T) {
 	}
 
 	// A reopened store continues after the highest id: ids are never reused.
-	path := filepath.Join(t.TempDir(), "reopen.db")
-	first, err := OpenSQLite(ctx, path, slog.New(slog.DiscardHandler))
+	path := testDSN(t)
+	first, err := Open(ctx, path, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +52,7 @@ func TestAppendMessagesAssignsIncreasingIDs(t *testing.T) {
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st2, err := OpenSQLite(ctx, path, slog.New(slog.DiscardHandler))
+	st2, err := Open(ctx, path, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

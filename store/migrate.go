@@ -74,6 +74,14 @@ func migrate(ctx context.Context, db *sql.DB, dialect string, logger *slog.Logge
 		return fmt.Errorf("begin migration: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if dialect == dialectPostgres {
+		// Two servers starting at once: the second waits here until the
+		// first has committed, then finds nothing left to do. (SQLite's
+		// BEGIN IMMEDIATE already serialises them.)
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(pgMigrationLock)); err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT    NOT NULL,

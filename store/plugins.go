@@ -237,27 +237,27 @@ func pluginArgsJSON(p *Plugin) (string, error) {
 }
 
 // Plugins implements PluginStore.
-func (s *sqliteStore) Plugins(ctx context.Context) ([]Plugin, error) {
+func (s *sqlStore) Plugins(ctx context.Context) ([]Plugin, error) {
 	return listAll(ctx, s, pluginOps)
 }
 
 // Plugin implements PluginStore.
-func (s *sqliteStore) Plugin(ctx context.Context, name string) (Plugin, error) {
+func (s *sqlStore) Plugin(ctx context.Context, name string) (Plugin, error) {
 	return getOne(ctx, s, pluginOps, name)
 }
 
 // CreatePlugin implements PluginStore.
-func (s *sqliteStore) CreatePlugin(ctx context.Context, p Plugin) (Plugin, error) {
+func (s *sqlStore) CreatePlugin(ctx context.Context, p Plugin) (Plugin, error) {
 	return createOne(ctx, s, pluginOps, p)
 }
 
 // UpdatePlugin implements PluginStore.
-func (s *sqliteStore) UpdatePlugin(ctx context.Context, name string, p Plugin) (Plugin, error) {
+func (s *sqlStore) UpdatePlugin(ctx context.Context, name string, p Plugin) (Plugin, error) {
 	return updateOne(ctx, s, pluginOps, name, p)
 }
 
 // DeletePlugin implements PluginStore.
-func (s *sqliteStore) DeletePlugin(ctx context.Context, name string) error {
+func (s *sqlStore) DeletePlugin(ctx context.Context, name string) error {
 	return deleteOne(ctx, s, pluginOps, name)
 }
 
@@ -265,7 +265,7 @@ func (s *sqliteStore) DeletePlugin(ctx context.Context, name string) error {
 var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // SetPluginPackage implements PluginStore.
-func (s *sqliteStore) SetPluginPackage(ctx context.Context, name, sha256 string) (Plugin, error) {
+func (s *sqlStore) SetPluginPackage(ctx context.Context, name, sha256 string) (Plugin, error) {
 	if sha256 != "" && !sha256RE.MatchString(sha256) {
 		return Plugin{}, invalidf("plugin %q: package hash %q is not 64 lowercase hex digits", name, sha256)
 	}

@@ -153,7 +153,7 @@ func loadPluginVersions(ctx context.Context, q querier, where string, args ...an
 }
 
 // PublishPluginVersion implements PluginVersionStore.
-func (s *sqliteStore) PublishPluginVersion(ctx context.Context, v PluginVersion, makeCurrent bool) (Plugin, error) {
+func (s *sqlStore) PublishPluginVersion(ctx context.Context, v PluginVersion, makeCurrent bool) (Plugin, error) {
 	if err := v.validate(); err != nil {
 		return Plugin{}, err
 	}
@@ -247,7 +247,7 @@ func copyVersion(ctx context.Context, tx *sql.Tx, id int64, v *PluginVersion, no
 }
 
 // PluginVersions implements PluginVersionStore.
-func (s *sqliteStore) PluginVersions(ctx context.Context, plugin string) ([]PluginVersion, error) {
+func (s *sqlStore) PluginVersions(ctx context.Context, plugin string) ([]PluginVersion, error) {
 	var out []PluginVersion
 	err := s.read(ctx, func(q querier) error {
 		if _, ok, err := newResolver(q).lookup(ctx, kindPlugin, plugin); err != nil {
@@ -266,7 +266,7 @@ func (s *sqliteStore) PluginVersions(ctx context.Context, plugin string) ([]Plug
 }
 
 // PluginVersion implements PluginVersionStore.
-func (s *sqliteStore) PluginVersion(ctx context.Context, plugin, version string) (PluginVersion, error) {
+func (s *sqlStore) PluginVersion(ctx context.Context, plugin, version string) (PluginVersion, error) {
 	var out []PluginVersion
 	err := s.read(ctx, func(q querier) error {
 		var err error
@@ -283,7 +283,7 @@ func (s *sqliteStore) PluginVersion(ctx context.Context, plugin, version string)
 }
 
 // SetPluginVersion implements PluginVersionStore.
-func (s *sqliteStore) SetPluginVersion(ctx context.Context, plugin, version string) (Plugin, error) {
+func (s *sqlStore) SetPluginVersion(ctx context.Context, plugin, version string) (Plugin, error) {
 	var out Plugin
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		id, ok, err := newResolver(tx).lookup(ctx, kindPlugin, plugin)
@@ -310,7 +310,7 @@ func (s *sqliteStore) SetPluginVersion(ctx context.Context, plugin, version stri
 }
 
 // DeletePluginVersion implements PluginVersionStore.
-func (s *sqliteStore) DeletePluginVersion(ctx context.Context, plugin, version string) error {
+func (s *sqlStore) DeletePluginVersion(ctx context.Context, plugin, version string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		p, err := loadPlugins(ctx, tx, plugin)
 		if err != nil {

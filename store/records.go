@@ -73,7 +73,7 @@ func (f *recordFilter) eq(col, v string) {
 func (f *recordFilter) where() string { return " WHERE " + strings.Join(f.conds, " AND ") }
 
 // deleteBefore deletes the rows of table (a constant) with time < ts.
-func (s *sqliteStore) deleteBefore(ctx context.Context, table string, ts int64) (int64, error) {
+func (s *sqlStore) deleteBefore(ctx context.Context, table string, ts int64) (int64, error) {
 	var n int64
 	err := s.writeData(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE time < ?`, ts)

@@ -227,26 +227,26 @@ func writeIntervals(ctx context.Context, tx *sql.Tx, id int64, ivs []Interval) e
 }
 
 // Schedules implements ScheduleStore.
-func (s *sqliteStore) Schedules(ctx context.Context) ([]Schedule, error) {
+func (s *sqlStore) Schedules(ctx context.Context) ([]Schedule, error) {
 	return listAll(ctx, s, scheduleOps)
 }
 
 // Schedule implements ScheduleStore.
-func (s *sqliteStore) Schedule(ctx context.Context, name string) (Schedule, error) {
+func (s *sqlStore) Schedule(ctx context.Context, name string) (Schedule, error) {
 	return getOne(ctx, s, scheduleOps, name)
 }
 
 // CreateSchedule implements ScheduleStore.
-func (s *sqliteStore) CreateSchedule(ctx context.Context, sc Schedule) (Schedule, error) {
+func (s *sqlStore) CreateSchedule(ctx context.Context, sc Schedule) (Schedule, error) {
 	return createOne(ctx, s, scheduleOps, sc)
 }
 
 // UpdateSchedule implements ScheduleStore.
-func (s *sqliteStore) UpdateSchedule(ctx context.Context, name string, sc Schedule) (Schedule, error) {
+func (s *sqlStore) UpdateSchedule(ctx context.Context, name string, sc Schedule) (Schedule, error) {
 	return updateOne(ctx, s, scheduleOps, name, sc)
 }
 
 // DeleteSchedule implements ScheduleStore.
-func (s *sqliteStore) DeleteSchedule(ctx context.Context, name string) error {
+func (s *sqlStore) DeleteSchedule(ctx context.Context, name string) error {
 	return deleteOne(ctx, s, scheduleOps, name)
 }

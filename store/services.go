@@ -559,26 +559,26 @@ func checkServiceCycle(ctx context.Context, tx *sql.Tx, sv *Service, oldName str
 }
 
 // Services implements ServiceStore.
-func (s *sqliteStore) Services(ctx context.Context) ([]Service, error) {
+func (s *sqlStore) Services(ctx context.Context) ([]Service, error) {
 	return listAll(ctx, s, serviceOps)
 }
 
 // Service implements ServiceStore.
-func (s *sqliteStore) Service(ctx context.Context, name string) (Service, error) {
+func (s *sqlStore) Service(ctx context.Context, name string) (Service, error) {
 	return getOne(ctx, s, serviceOps, name)
 }
 
 // CreateService implements ServiceStore.
-func (s *sqliteStore) CreateService(ctx context.Context, sv Service) (Service, error) {
+func (s *sqlStore) CreateService(ctx context.Context, sv Service) (Service, error) {
 	return createOne(ctx, s, serviceOps, sv)
 }
 
 // UpdateService implements ServiceStore.
-func (s *sqliteStore) UpdateService(ctx context.Context, name string, sv Service) (Service, error) {
+func (s *sqlStore) UpdateService(ctx context.Context, name string, sv Service) (Service, error) {
 	return updateOne(ctx, s, serviceOps, name, sv)
 }
 
 // DeleteService implements ServiceStore.
-func (s *sqliteStore) DeleteService(ctx context.Context, name string) error {
+func (s *sqlStore) DeleteService(ctx context.Context, name string) error {
 	return deleteOne(ctx, s, serviceOps, name)
 }

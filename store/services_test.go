@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -317,12 +316,18 @@ func TestApplyServicesRoundTrip(t *testing.T) {
 // table keeps them.
 func TestServiceMembersSurviveMigration(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	path := testDSN(t)
+	var db *sql.DB
+	var err error
+	if testBackend == dialectPostgres {
+		db, err = openPostgresPool(path, false)
+	} else {
+		db, err = sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := loadMigrations("sqlite")
+	ms, err := loadMigrations(testBackend)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +361,7 @@ func TestServiceMembersSurviveMigration(t *testing.T) {
 	}
 	db.Close()
 
-	st, err := OpenSQLite(ctx, path, nil)
+	st, err := Open(ctx, path, nil)
 	if err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
@@ -372,8 +377,8 @@ func TestServiceMembersSurviveMigration(t *testing.T) {
 		t.Fatalf("db after migration: %+v", db1)
 	}
 	// The rebuilt table still enforces the member forms.
-	_, err = st.(*sqliteStore).w.ExecContext(ctx, `INSERT INTO service_members (service_id, host_id, member_service_id) VALUES (2, 1, 1)`)
-	if err == nil || !strings.Contains(err.Error(), "CHECK constraint failed") {
+	_, err = st.(*sqlStore).w.ExecContext(ctx, `INSERT INTO service_members (service_id, host_id, member_service_id) VALUES (2, 1, 1)`)
+	if err == nil || !strings.Contains(err.Error(), map[string]string{dialectSQLite: "CHECK constraint failed", dialectPostgres: "violates check constraint"}[testBackend]) {
 		t.Fatalf("a member of two forms was accepted: %v", err)
 	}
 }

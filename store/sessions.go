@@ -83,7 +83,7 @@ func pwTag(hash sql.NullString) []byte {
 }
 
 // CreateSession implements SessionStore.
-func (s *sqliteStore) CreateSession(ctx context.Context, userID int64) (string, Session, error) {
+func (s *sqlStore) CreateSession(ctx context.Context, userID int64) (string, Session, error) {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	id := base64.RawURLEncoding.EncodeToString(b)
@@ -123,7 +123,7 @@ func (s *sqliteStore) CreateSession(ctx context.Context, userID int64) (string, 
 // Session implements SessionStore. One indexed lookup on the read pool; a
 // write only to end an expired session or, at most once a minute, to move
 // the idle clock.
-func (s *sqliteStore) Session(ctx context.Context, id string) (Session, error) {
+func (s *sqlStore) Session(ctx context.Context, id string) (Session, error) {
 	hash, ok := sessionRef(id)
 	if !ok {
 		return Session{}, unauthenticatedf("not a session id")
@@ -166,14 +166,14 @@ func (s *sqliteStore) Session(ctx context.Context, id string) (Session, error) {
 	return out, nil
 }
 
-func (s *sqliteStore) dropSession(ctx context.Context, hash []byte) {
+func (s *sqlStore) dropSession(ctx context.Context, hash []byte) {
 	if _, err := s.w.ExecContext(context.WithoutCancel(ctx), `DELETE FROM sessions WHERE id_hash = ?`, hash); err != nil {
 		s.logger.Warn("delete ended session", "err", err)
 	}
 }
 
 // DeleteSession implements SessionStore.
-func (s *sqliteStore) DeleteSession(ctx context.Context, id string) error {
+func (s *sqlStore) DeleteSession(ctx context.Context, id string) error {
 	hash, ok := sessionRef(id)
 	if !ok {
 		return nil
@@ -186,7 +186,7 @@ func (s *sqliteStore) DeleteSession(ctx context.Context, id string) error {
 
 // ServerSecret implements SessionStore. The first caller's random value
 // wins; every later call, in this process or after a restart, returns it.
-func (s *sqliteStore) ServerSecret(ctx context.Context, name string) ([]byte, error) {
+func (s *sqlStore) ServerSecret(ctx context.Context, name string) ([]byte, error) {
 	fresh := make([]byte, 32)
 	_, _ = rand.Read(fresh)
 	var out []byte
@@ -202,4 +202,4 @@ func (s *sqliteStore) ServerSecret(ctx context.Context, name string) ([]byte, er
 	return out, nil
 }
 
-var _ SessionStore = (*sqliteStore)(nil)
+var _ SessionStore = (*sqlStore)(nil)

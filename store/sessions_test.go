@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -188,9 +187,9 @@ func TestSessionUseIsThrottled(t *testing.T) {
 
 func TestServerSecret(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "prophasis.db")
+	path := testDSN(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := OpenSQLite(ctx, path, logger)
+	st, err := Open(ctx, path, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +203,7 @@ func TestServerSecret(t *testing.T) {
 		t.Fatalf("secrets %x %x %x: want one stable 32-byte secret per name", a, b, other)
 	}
 	st.Close()
-	st, err = OpenSQLite(ctx, path, logger)
+	st, err = Open(ctx, path, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

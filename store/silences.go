@@ -350,26 +350,26 @@ func renameInSilences(ctx context.Context, tx *sql.Tx, old ref, newName string, 
 }
 
 // Silences implements SilenceStore.
-func (s *sqliteStore) Silences(ctx context.Context) ([]Silence, error) {
+func (s *sqlStore) Silences(ctx context.Context) ([]Silence, error) {
 	return listAll(ctx, s, silenceOps)
 }
 
 // Silence implements SilenceStore.
-func (s *sqliteStore) Silence(ctx context.Context, name string) (Silence, error) {
+func (s *sqlStore) Silence(ctx context.Context, name string) (Silence, error) {
 	return getOne(ctx, s, silenceOps, name)
 }
 
 // CreateSilence implements SilenceStore.
-func (s *sqliteStore) CreateSilence(ctx context.Context, v Silence) (Silence, error) {
+func (s *sqlStore) CreateSilence(ctx context.Context, v Silence) (Silence, error) {
 	return createOne(ctx, s, silenceOps, v)
 }
 
 // UpdateSilence implements SilenceStore.
-func (s *sqliteStore) UpdateSilence(ctx context.Context, name string, v Silence) (Silence, error) {
+func (s *sqlStore) UpdateSilence(ctx context.Context, name string, v Silence) (Silence, error) {
 	return updateOne(ctx, s, silenceOps, name, v)
 }
 
 // DeleteSilence implements SilenceStore.
-func (s *sqliteStore) DeleteSilence(ctx context.Context, name string) error {
+func (s *sqlStore) DeleteSilence(ctx context.Context, name string) error {
 	return deleteOne(ctx, s, silenceOps, name)
 }

@@ -14,36 +14,46 @@ import (
 )
 
 // Open opens the store a DSN names: a file path (or "sqlite://PATH" or
-// "file:PATH") is a SQLite database, created if missing; "postgres://..." is
-// reserved for PostgreSQL, which a later release adds. Options are those of
-// OpenSQLite.
+// "file:PATH") is a SQLite database, created if missing; "postgres://..." (or
+// "postgresql://...") is a PostgreSQL database, which must exist. Options are
+// those of OpenSQLite.
 func Open(ctx context.Context, dsn string, logger *slog.Logger, opts ...Option) (Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, errors.New("open store: PostgreSQL is not supported yet; use a SQLite file path")
+		return OpenPostgres(ctx, dsn, logger, opts...)
 	case strings.HasPrefix(dsn, "sqlite://"):
 		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"), logger, opts...)
 	case strings.HasPrefix(dsn, "file:"):
 		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "file:"), logger, opts...)
 	}
 	if i := strings.Index(dsn, "://"); i > 0 {
-		return nil, fmt.Errorf("open store: unknown store scheme %q (use a SQLite file path)", dsn[:i])
+		return nil, fmt.Errorf("open store: unknown store scheme %q (use a SQLite file path or postgres://...)", dsn[:i])
 	}
 	return OpenSQLite(ctx, dsn, logger, opts...)
 }
 
-// sqliteStore is the SQLite Store.
+// Dialects: the SQL database behind a sqlStore; each names its directory of
+// migrations.
+const (
+	dialectSQLite   = "sqlite"
+	dialectPostgres = "postgres"
+)
+
+// sqlStore is the Store on SQL: SQLite (OpenSQLite) or PostgreSQL
+// (OpenPostgres, postgres.go). Queries are written once, with ? placeholders,
+// in the SQL both understand; the PostgreSQL connections rebind them.
 //
-// It keeps two pools on one database file. Writes go through a pool of one
+// On SQLite it keeps two pools on one database file. Writes go through a pool of one
 // connection: SQLite allows one writer at a time anyway, and serialising
 // writers in Go (instead of letting them collide on the file lock and retry
 // with busy_timeout) keeps write latency predictable and rules out
 // SQLITE_BUSY between our own writers. Reads use a pool of several query-only
 // connections; in WAL mode they never block the writer nor wait for it.
-type sqliteStore struct {
-	w, r   *sql.DB
-	logger *slog.Logger
-	now    func() time.Time
+type sqlStore struct {
+	w, r    *sql.DB
+	dialect string
+	logger  *slog.Logger
+	now     func() time.Time
 	// checker validates classifiers and trend rules; nil checks none.
 	checker CodeChecker
 	// modules validates alert module settings; nil checks none.
@@ -122,7 +132,7 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger, opts ...O
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if err := migrate(ctx, w, "sqlite", logger); err != nil {
+	if err := migrate(ctx, w, dialectSQLite, logger); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -133,7 +143,7 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger, opts ...O
 	}
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
-	s := &sqliteStore{w: w, r: r, logger: logger, now: time.Now, checker: o.checker, modules: o.modules}
+	s := &sqlStore{w: w, r: r, dialect: dialectSQLite, logger: logger, now: time.Now, checker: o.checker, modules: o.modules}
 	if err := s.initMessages(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -143,15 +153,17 @@ func OpenSQLite(ctx context.Context, path string, logger *slog.Logger, opts ...O
 }
 
 // Close closes both pools. Safe to call twice.
-func (s *sqliteStore) Close() error {
+func (s *sqlStore) Close() error {
 	if s == nil {
 		return nil
 	}
 	s.closeOnce.Do(func() {
 		// Checkpoint the WAL into the main file so a copied database file is
 		// complete; failure is harmless (the next open replays the WAL).
-		if _, err := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-			s.logger.Debug("wal checkpoint at close", "err", err)
+		if s.dialect == dialectSQLite {
+			if _, err := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				s.logger.Debug("wal checkpoint at close", "err", err)
+			}
 		}
 		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
 	})
@@ -172,7 +184,7 @@ var errRollback = errors.New("rollback")
 // write runs fn in a write transaction and commits it when fn returns nil,
 // then tells ConfigChanged's watchers. fn must use only tx: the write pool
 // has one connection, which tx holds.
-func (s *sqliteStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *sqlStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := s.writeData(ctx, fn); err != nil {
 		return err
 	}
@@ -182,7 +194,7 @@ func (s *sqliteStore) write(ctx context.Context, fn func(tx *sql.Tx) error) erro
 
 // writeData is write for data that is not configuration (the message log,
 // enrolment tokens): no one watching the configuration is woken.
-func (s *sqliteStore) writeData(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *sqlStore) writeData(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -228,12 +240,18 @@ func (c *changes) notify() {
 }
 
 // ConfigChanged implements Store.
-func (s *sqliteStore) ConfigChanged() <-chan struct{} { return s.changes.watch() }
+func (s *sqlStore) ConfigChanged() <-chan struct{} { return s.changes.watch() }
 
 // read runs fn in a read transaction, so the several queries that load one
 // entity see one snapshot.
-func (s *sqliteStore) read(ctx context.Context, fn func(q querier) error) error {
-	tx, err := s.r.BeginTx(ctx, nil)
+func (s *sqlStore) read(ctx context.Context, fn func(q querier) error) error {
+	var opts *sql.TxOptions
+	if s.dialect == dialectPostgres {
+		// PostgreSQL's default, READ COMMITTED, takes a snapshot per
+		// statement; a SQLite read transaction has one for all.
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := s.r.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin read: %w", err)
 	}
@@ -242,4 +260,4 @@ func (s *sqliteStore) read(ctx context.Context, fn func(q querier) error) error 
 }
 
 // nowMillis is the current time in the column representation.
-func (s *sqliteStore) nowMillis() int64 { return s.now().UnixMilli() }
+func (s *sqlStore) nowMillis() int64 { return s.now().UnixMilli() }

@@ -61,7 +61,7 @@ func (c *CurrentState) validate(what string) error {
 }
 
 // SaveStates implements StateStore.
-func (s *sqliteStore) SaveStates(ctx context.Context, states []CurrentState) error {
+func (s *sqlStore) SaveStates(ctx context.Context, states []CurrentState) error {
 	if err := validBatch("save states", len(states)); err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (s *sqliteStore) SaveStates(ctx context.Context, states []CurrentState) err
 		}
 	}
 	err := s.writeData(ctx, func(tx *sql.Tx) error {
-		return insertRows(ctx, tx, `INSERT INTO current_states (key, subject_kind, host, plugin, check_name, rule, service,
+		return s.insertRows(ctx, tx, `INSERT INTO current_states (key, subject_kind, host, plugin, check_name, rule, service,
 			labels, state, since, flapping, reason, updated_at)`, `ON CONFLICT (key) DO UPDATE SET subject_kind = excluded.subject_kind,
 			host = excluded.host, plugin = excluded.plugin, check_name = excluded.check_name, rule = excluded.rule,
 			service = excluded.service, labels = excluded.labels, state = excluded.state, since = excluded.since,
@@ -108,7 +108,7 @@ func (s *sqliteStore) SaveStates(ctx context.Context, states []CurrentState) err
 }
 
 // DeleteStates implements StateStore.
-func (s *sqliteStore) DeleteStates(ctx context.Context, keys []string) error {
+func (s *sqlStore) DeleteStates(ctx context.Context, keys []string) error {
 	if err := validBatch("delete states", len(keys)); err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (s *sqliteStore) DeleteStates(ctx context.Context, keys []string) error {
 }
 
 // CurrentStates implements StateStore.
-func (s *sqliteStore) CurrentStates(ctx context.Context) ([]CurrentState, error) {
+func (s *sqlStore) CurrentStates(ctx context.Context) ([]CurrentState, error) {
 	out := []CurrentState{}
 	err := s.read(ctx, func(q querier) error {
 		return queryRows(ctx, q, func(rows *sql.Rows) error {

@@ -4,9 +4,11 @@
 // text of every result) and of what the rules engine records: events, the
 // system log, current states, acknowledgements and the alert history.
 //
-// SQLite (modernc.org/sqlite, pure Go) is the default; the Store interface is the
-// only thing the rest of the server sees, so PostgreSQL can be added beside it.
-// Only this package speaks SQL. It imports no other Prophasis package.
+// SQLite (modernc.org/sqlite, pure Go) is the default, PostgreSQL (pgx) the
+// alternative (Open with a postgres:// URL); both are one implementation of
+// the Store interface, the only thing the rest of the server sees, with one
+// set of queries and a migration directory per dialect. Only this package
+// speaks SQL. It imports no other Prophasis package.
 package store
 
 import (

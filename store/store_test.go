@@ -10,10 +10,11 @@ import (
 	"testing"
 )
 
-// newTestStore opens a fresh SQLite store in a temporary directory.
-func newTestStore(t testing.TB) *sqliteStore {
+// newTestStore opens a fresh store of this pass's backend (backend_test.go):
+// SQLite in a temporary directory, or a PostgreSQL database of its own.
+func newTestStore(t testing.TB) *sqlStore {
 	t.Helper()
-	st, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "prophasis.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st, err := Open(context.Background(), testDSN(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -22,7 +23,7 @@ func newTestStore(t testing.TB) *sqliteStore {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	return st.(*sqliteStore)
+	return st.(*sqlStore)
 }
 
 // wantErr fails unless err wraps kind and its text contains every part.
@@ -72,8 +73,14 @@ func TestOpenDispatch(t *testing.T) {
 	f(filepath.Join(dir, "a.db"), "")
 	f("sqlite://"+filepath.Join(dir, "b.db"), "")
 	f("file:"+filepath.Join(dir, "c.db"), "")
-	f("postgres://user@localhost/prophasis", "PostgreSQL is not supported yet")
-	f("postgresql://localhost/prophasis", "PostgreSQL is not supported yet")
+	// PostgreSQL (backend_test.go runs every test on it too): nothing
+	// listens on port 1; the password stays out of the error.
+	f("postgres://user:hunter2@127.0.0.1:1/prophasis?connect_timeout=5", "open store postgres://user:xxxxx@127.0.0.1:1/prophasis")
+	f("postgresql://127.0.0.1:1/prophasis?connect_timeout=5", "open store postgresql://127.0.0.1:1/prophasis")
+	f("postgres://user:hunter2@127.0.0.1:1/prophasis?sslmode=bogus", "invalid postgres:// URL")
+	if _, err := Open(ctx, "postgres://user:hunter2@127.0.0.1:1/prophasis?connect_timeout=5", nil); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("Open with a password: %v, want an error without the password", err)
+	}
 	f("mysql://localhost/x", `unknown store scheme "mysql"`)
 	f(":memory:", "file path")
 	f("", "file path")
@@ -82,8 +89,8 @@ func TestOpenDispatch(t *testing.T) {
 
 func TestReopenKeepsDataAndSchema(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "p.db")
-	st, err := OpenSQLite(ctx, path, nil)
+	path := testDSN(t)
+	st, err := Open(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +103,7 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 	if err := st.Close(); err != nil { // twice is safe
 		t.Fatal(err)
 	}
-	st, err = OpenSQLite(ctx, path, nil)
+	st, err = Open(ctx, path, nil)
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
@@ -105,10 +112,10 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 		t.Fatalf("host after reopen: %v", err)
 	}
 	var n int
-	if err := st.(*sqliteStore).r.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+	if err := st.(*sqlStore).r.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	ms, _ := loadMigrations("sqlite")
+	ms, _ := loadMigrations(testBackend)
 	if n != len(ms) {
 		t.Fatalf("schema_migrations has %d rows, want %d", n, len(ms))
 	}
@@ -116,16 +123,16 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 
 func TestNewerSchemaRefused(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "p.db")
-	st, err := OpenSQLite(ctx, path, nil)
+	path := testDSN(t)
+	st, err := Open(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.(*sqliteStore).w.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 0)`); err != nil {
+	if _, err := st.(*sqlStore).w.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 0)`); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
-	_, err = OpenSQLite(ctx, path, nil)
+	_, err = Open(ctx, path, nil)
 	if err == nil || !strings.Contains(err.Error(), "newer than this binary") {
 		t.Fatalf("open with future schema: %v, want refusal", err)
 	}
@@ -134,6 +141,18 @@ func TestNewerSchemaRefused(t *testing.T) {
 func TestPragmas(t *testing.T) {
 	st := newTestStore(t)
 	ctx := context.Background()
+	if testBackend == dialectPostgres {
+		for _, db := range []querier{st.w, st.r} {
+			var timeout string
+			if err := db.QueryRowContext(ctx, `SHOW statement_timeout`).Scan(&timeout); err != nil || timeout != "30s" {
+				t.Fatalf("statement_timeout = %q (%v), want 30s", timeout, err)
+			}
+		}
+		if _, err := st.r.ExecContext(ctx, `DELETE FROM hosts`); err == nil {
+			t.Fatal("the read pool accepted a write")
+		}
+		return
+	}
 	for _, db := range []querier{st.w, st.r} {
 		var mode string
 		var fk, sync int

@@ -97,7 +97,7 @@ func (e *LogEntry) validate(what string) error {
 }
 
 // AppendSystemLog implements SystemLogStore.
-func (s *sqliteStore) AppendSystemLog(ctx context.Context, entries []LogEntry) error {
+func (s *sqlStore) AppendSystemLog(ctx context.Context, entries []LogEntry) error {
 	if err := validBatch("append system log", len(entries)); err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func (s *sqliteStore) AppendSystemLog(ctx context.Context, entries []LogEntry) e
 }
 
 // SystemLog implements SystemLogStore.
-func (s *sqliteStore) SystemLog(ctx context.Context, q LogQuery) ([]LogEntry, error) {
+func (s *sqlStore) SystemLog(ctx context.Context, q LogQuery) ([]LogEntry, error) {
 	limit, err := validLimit(q.Limit)
 	if err != nil {
 		return nil, err
@@ -183,6 +183,6 @@ func (s *sqliteStore) SystemLog(ctx context.Context, q LogQuery) ([]LogEntry, er
 }
 
 // DeleteSystemLogBefore implements SystemLogStore.
-func (s *sqliteStore) DeleteSystemLogBefore(ctx context.Context, ts int64) (int64, error) {
+func (s *sqlStore) DeleteSystemLogBefore(ctx context.Context, ts int64) (int64, error) {
 	return s.deleteBefore(ctx, "system_log", ts)
 }

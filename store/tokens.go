@@ -131,7 +131,7 @@ func loadTokens(ctx context.Context, q querier, id int64) ([]Token, error) {
 }
 
 // Tokens implements TokenStore.
-func (s *sqliteStore) Tokens(ctx context.Context) ([]Token, error) {
+func (s *sqlStore) Tokens(ctx context.Context) ([]Token, error) {
 	out, err := loadTokens(ctx, s.r, 0)
 	if out == nil && err == nil {
 		out = []Token{}
@@ -140,7 +140,7 @@ func (s *sqliteStore) Tokens(ctx context.Context) ([]Token, error) {
 }
 
 // Token implements TokenStore.
-func (s *sqliteStore) Token(ctx context.Context, id int64) (Token, error) {
+func (s *sqlStore) Token(ctx context.Context, id int64) (Token, error) {
 	out, err := loadTokens(ctx, s.r, id)
 	if err != nil {
 		return Token{}, err
@@ -152,7 +152,7 @@ func (s *sqliteStore) Token(ctx context.Context, id int64) (Token, error) {
 }
 
 // CreateToken implements TokenStore.
-func (s *sqliteStore) CreateToken(ctx context.Context, spec TokenSpec) (Token, string, error) {
+func (s *sqlStore) CreateToken(ctx context.Context, spec TokenSpec) (Token, string, error) {
 	if err := spec.validate(); err != nil {
 		return Token{}, "", err
 	}
@@ -193,7 +193,7 @@ func (s *sqliteStore) CreateToken(ctx context.Context, spec TokenSpec) (Token, s
 }
 
 // RevokeToken implements TokenStore.
-func (s *sqliteStore) RevokeToken(ctx context.Context, id int64) error {
+func (s *sqlStore) RevokeToken(ctx context.Context, id int64) error {
 	defer s.authCache.invalidate()
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, s.nowMillis(), id)
@@ -212,7 +212,7 @@ func (s *sqliteStore) RevokeToken(ctx context.Context, id int64) error {
 // second), and the cache is dropped whenever a token or user changes, so a
 // revocation takes effect at once. Otherwise: one indexed lookup of the
 // secret's hash on the read pool.
-func (s *sqliteStore) Authenticate(ctx context.Context, secret string) (Principal, error) {
+func (s *sqlStore) Authenticate(ctx context.Context, secret string) (Principal, error) {
 	isAgent := strings.HasPrefix(secret, AgentPrefix)
 	if (!isAgent && !strings.HasPrefix(secret, TokenPrefix)) || len(secret) > 128 {
 		return Principal{}, unauthenticatedf("not a Prophasis API token (they start with %q)", TokenPrefix)
@@ -320,7 +320,7 @@ func (u *tokenUse) due(id int64, now time.Time) bool {
 
 // touchToken records that a token was used. It waits at most 100 ms for the
 // writer: last use is informative and must never hold up a request.
-func (s *sqliteStore) touchToken(ctx context.Context, id int64) {
+func (s *sqlStore) touchToken(ctx context.Context, id int64) {
 	now := s.now()
 	if !s.tokenUse.due(id, now) {
 		return

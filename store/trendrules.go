@@ -166,26 +166,26 @@ func updateTrendRule(ctx context.Context, tx *sql.Tx, _ *resolver, id int64, r *
 }
 
 // TrendRules implements TrendRuleStore.
-func (s *sqliteStore) TrendRules(ctx context.Context) ([]TrendRule, error) {
+func (s *sqlStore) TrendRules(ctx context.Context) ([]TrendRule, error) {
 	return listAll(ctx, s, trendRuleOps)
 }
 
 // TrendRule implements TrendRuleStore.
-func (s *sqliteStore) TrendRule(ctx context.Context, name string) (TrendRule, error) {
+func (s *sqlStore) TrendRule(ctx context.Context, name string) (TrendRule, error) {
 	return getOne(ctx, s, trendRuleOps, name)
 }
 
 // CreateTrendRule implements TrendRuleStore.
-func (s *sqliteStore) CreateTrendRule(ctx context.Context, r TrendRule) (TrendRule, error) {
+func (s *sqlStore) CreateTrendRule(ctx context.Context, r TrendRule) (TrendRule, error) {
 	return createOne(ctx, s, trendRuleOps, r)
 }
 
 // UpdateTrendRule implements TrendRuleStore.
-func (s *sqliteStore) UpdateTrendRule(ctx context.Context, name string, r TrendRule) (TrendRule, error) {
+func (s *sqlStore) UpdateTrendRule(ctx context.Context, name string, r TrendRule) (TrendRule, error) {
 	return updateOne(ctx, s, trendRuleOps, name, r)
 }
 
 // DeleteTrendRule implements TrendRuleStore.
-func (s *sqliteStore) DeleteTrendRule(ctx context.Context, name string) error {
+func (s *sqlStore) DeleteTrendRule(ctx context.Context, name string) error {
 	return deleteOne(ctx, s, trendRuleOps, name)
 }

@@ -125,7 +125,7 @@ func userByName(ctx context.Context, q querier, name string) (User, error) {
 }
 
 // Users implements UserStore.
-func (s *sqliteStore) Users(ctx context.Context) ([]User, error) {
+func (s *sqlStore) Users(ctx context.Context) ([]User, error) {
 	var out []User
 	err := s.read(ctx, func(q querier) error {
 		var err error
@@ -139,7 +139,7 @@ func (s *sqliteStore) Users(ctx context.Context) ([]User, error) {
 }
 
 // User implements UserStore.
-func (s *sqliteStore) User(ctx context.Context, name string) (User, error) {
+func (s *sqlStore) User(ctx context.Context, name string) (User, error) {
 	var out User
 	err := s.read(ctx, func(q querier) error {
 		var err error
@@ -150,7 +150,7 @@ func (s *sqliteStore) User(ctx context.Context, name string) (User, error) {
 }
 
 // CreateUser implements UserStore.
-func (s *sqliteStore) CreateUser(ctx context.Context, u UserSpec) (User, error) {
+func (s *sqlStore) CreateUser(ctx context.Context, u UserSpec) (User, error) {
 	if err := u.validate(true); err != nil {
 		return User{}, err
 	}
@@ -177,7 +177,7 @@ func (s *sqliteStore) CreateUser(ctx context.Context, u UserSpec) (User, error) 
 }
 
 // UpdateUser implements UserStore.
-func (s *sqliteStore) UpdateUser(ctx context.Context, name string, u UserSpec) (User, error) {
+func (s *sqlStore) UpdateUser(ctx context.Context, name string, u UserSpec) (User, error) {
 	if err := u.validate(false); err != nil {
 		return User{}, err
 	}
@@ -227,7 +227,7 @@ func (s *sqliteStore) UpdateUser(ctx context.Context, name string, u UserSpec) (
 }
 
 // DeleteUser implements UserStore.
-func (s *sqliteStore) DeleteUser(ctx context.Context, name string) error {
+func (s *sqlStore) DeleteUser(ctx context.Context, name string) error {
 	defer s.authCache.invalidate() // the user's tokens go with it
 	return s.write(ctx, func(tx *sql.Tx) error {
 		cur, err := userByName(ctx, tx, name)
@@ -258,7 +258,7 @@ func notLastAdmin(ctx context.Context, tx *sql.Tx, name string) error {
 }
 
 // CheckPassword implements UserStore.
-func (s *sqliteStore) CheckPassword(ctx context.Context, name, password string) (Principal, error) {
+func (s *sqlStore) CheckPassword(ctx context.Context, name, password string) (Principal, error) {
 	var id int64
 	var role string
 	var hash sql.NullString
@@ -278,7 +278,7 @@ func (s *sqliteStore) CheckPassword(ctx context.Context, name, password string) 
 
 // Bootstrap implements Store: on a store without users it creates the user
 // admin (no password: the UI login comes later) and an admin API token.
-func (s *sqliteStore) Bootstrap(ctx context.Context) (string, bool, error) {
+func (s *sqlStore) Bootstrap(ctx context.Context) (string, bool, error) {
 	var secret string
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var users int
