@@ -361,18 +361,31 @@ func TestUIConfigureEntities(t *testing.T) {
 
 	clickText(ctx, ".tabs a", "Checks")
 	waitJS(ctx, "the checks page", `location.pathname === '/config/checks'`, 5*time.Second)
+
+	// The check form: without a plugin the server's reason shows beside the plugins.
 	clickText(ctx, "button", "New")
-	setField(ctx, "#ent-json", `{"name": "res", "plugins": ["load"], "hosts": ["web1"], "schedule": "fast", "colour": "red"}`)
+	typeText(ctx, "#check-name", "res")
+	waitJS(ctx, "the schedule chosen", `document.querySelector('#check-schedule')?.value === 'fast' && document.querySelector('input[name=check-plugins-opt][value=load]')`, 15*time.Second)
 	clickText(ctx, "button[type=submit]", "Save")
-	waitJS(ctx, "the server's reason beside the field", `document.querySelector('#ent-json-err .field-error') && document.querySelector('#ent-json').getAttribute('aria-invalid') === 'true'`, 15*time.Second)
+	waitJS(ctx, "the reason beside the plugins", `document.querySelector('#check-plugins + .field-error, #check-plugins ~ .field-error')`, 15*time.Second)
 	screenshot(ctx, "check-refused")
-	setField(ctx, "#ent-json", `{"name": "res", "plugins": ["load"], "hosts": ["web1"], "schedule": "fast"}`)
+	click(ctx, "input[name=check-plugins-opt][value=load]")
+	click(ctx, "input[name=check-hosts-opt][value=web1]")
 	clickText(ctx, "button[type=submit]", "Save")
 	waitJS(ctx, "the check listed", uiFind("#main .list strong", "res"), 15*time.Second)
 	screenshot(ctx, "checks")
 
+	// The JSON editor refuses an unknown field, with the reason beside it.
+	clickText(ctx, "button", "New")
+	clickText(ctx, "button", "Edit as JSON")
+	setField(ctx, "#ent-json", `{"name": "res2", "plugins": ["load"], "hosts": ["web1"], "schedule": "fast", "colour": "red"}`)
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the server's reason beside the field", `document.querySelector('#ent-json-err .field-error')?.textContent.includes('colour') && document.querySelector('#ent-json').getAttribute('aria-invalid') === 'true'`, 15*time.Second)
+	clickText(ctx, "button", "Cancel")
+
 	clickText(ctx, "#main .list button", "Edit")
-	setField(ctx, "#ent-json", `{"name": "res", "plugins": ["load", "memory"], "hosts": ["web1"], "schedule": "fast"}`)
+	waitJS(ctx, "the form with the check's plugins", `document.querySelector('input[name=check-plugins-opt][value=load]')?.checked`, 15*time.Second)
+	click(ctx, "input[name=check-plugins-opt][value=memory]")
 	clickText(ctx, "button[type=submit]", "Save")
 	waitJS(ctx, "the edited check", `document.querySelector("#main .list").innerText.includes('load, memory')`, 15*time.Second)
 	var chk struct{ Plugins []string }

@@ -7,6 +7,7 @@ import { useState } from 'preact/hooks';
 import * as api from '../api';
 import { CopyButton, ErrorBox, Loading, Section, useFetch, useIsAdmin } from '../components';
 import { fmtAgo, fmtTime } from '../util';
+import { CheckForm } from './checkform';
 import { ClassifierTest, PackageUpload, PluginVersions, TrendBacktest } from './plugins';
 
 type Entity = Record<string, any>;
@@ -88,7 +89,7 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
   const kind = KINDS[kindKey];
   const admin = useIsAdmin();
   const items = useFetch(() => api.get<Entity[]>(`/manage/v1/${kind.path}`), [kind.path]);
-  const [editing, setEditing] = useState<{ name: string | null; body: Entity } | null>(null);
+  const [editing, setEditing] = useState<{ name: string | null; body: Entity; json?: boolean } | null>(null);
   const [q, setQ] = useState('');
   const [open, setOpen] = useState<{ name: string; what: 'versions' | 'classifier' | 'backtest' } | null>(null);
   const toggle = (name: string, what: 'versions' | 'classifier' | 'backtest') =>
@@ -102,11 +103,21 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
         <div class="row">
           <label for="ent-filter" class="sr-only">Filter</label>
           <input id="ent-filter" type="search" placeholder="Filter…" value={q} onInput={(e) => setQ(e.currentTarget.value)} />
-          {admin && !editing && <button type="button" class="btn primary" onClick={() => setEditing({ name: null, body: kind.template })}>New</button>}
+          {admin && !editing && <button type="button" class="btn primary" onClick={() => setEditing({ name: null, body: kindKey === 'checks' ? {} : kind.template })}>New</button>}
         </div>
       </div>
       {kindKey === 'plugins' && admin && <PackageUpload onDone={items.reload} />}
-      {editing && (
+      {editing && kindKey === 'checks' && !editing.json && (
+        <CheckForm
+          key={editing.name ?? ''}
+          name={editing.name}
+          initial={editing.body}
+          onCancel={() => setEditing(null)}
+          onSaved={() => { setEditing(null); items.reload(); }}
+          onJSON={(body) => setEditing({ ...editing, body, json: true })}
+        />
+      )}
+      {editing && (kindKey !== 'checks' || editing.json) && (
         <JSONEditor
           kind={kind}
           name={editing.name}
