@@ -146,6 +146,13 @@ func TestUIEnrolHostAndSeeItsGraphs(t *testing.T) {
 	waitJS(ctx, "the message history", `[...document.querySelectorAll('.messages .msg')].some(e => e.textContent.includes('load average'))`, 30*time.Second)
 	screenshot(ctx, "check")
 
+	// The host's automatic dashboard from its plugins' graph hints, saved as a dashboard of one's own.
+	navigate(ctx, srv.URL+"/hosts/web1/dashboard")
+	waitJS(ctx, "the automatic dashboard's charts", `document.querySelectorAll('.panel').length >= 2 && document.querySelector('.panel-timeseries .chart canvas')`, 30*time.Second)
+	screenshot(ctx, "host-dashboard")
+	clickText(ctx, "button", "Save as a dashboard")
+	waitJS(ctx, "the saved copy in edit mode", `location.pathname.startsWith('/dashboards/') && location.search.includes('edit=1') && document.querySelector('#main h1').textContent.includes('web1 dashboard')`, 10*time.Second)
+
 	// The overview counts the host and finds it by search.
 	navigate(ctx, srv.URL+"/")
 	waitJS(ctx, "web1 on the overview", `document.querySelector('#main a[href="/hosts/web1"]')`, 30*time.Second)

@@ -12,6 +12,7 @@ import { Config } from './pages/config';
 import { SystemLog } from './pages/syslog';
 import { Dashboards } from './pages/dashboards';
 import { ServicePage } from './pages/service';
+import { HostDashboard } from './pages/hostdash';
 
 type Phase = { kind: 'checking' } | { kind: 'login'; expired?: boolean } | { kind: 'in'; session: api.Session };
 
@@ -138,6 +139,11 @@ function Shell({ session, onLogout }: { session: api.Session; onLogout: () => vo
 
 function pageFor(path: string): { title: string; node: JSX.Element } {
   if (path === '/' || path === '/overview') return { title: 'Overview', node: <Overview /> };
+  const hd = path.match(/^\/hosts\/([^/]+)\/dashboard\/?$/);
+  if (hd) {
+    const name = decodeURIComponent(hd[1]);
+    return { title: `${name} dashboard`, node: <HostDashboard key={name} name={name} /> };
+  }
   const m = path.match(/^\/hosts\/([^/]+)\/?$/);
   if (m) {
     const name = decodeURIComponent(m[1]);

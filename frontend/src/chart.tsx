@@ -35,6 +35,16 @@ export function toAligned(series: PromSeries[], start: number, end: number, step
   return [xs, ...out] as uPlot.AlignedData;
 }
 
+// fmtAxis writes an axis value compactly (SI prefixes), so large values such
+// as byte counts fit the axis.
+export function fmtAxis(v: number): string {
+  const a = Math.abs(v);
+  for (const [f, p] of [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']] as [number, string][]) {
+    if (a >= f) return `${+(v / f).toFixed(2)}${p}`;
+  }
+  return a !== 0 && a < 0.01 ? v.toExponential(1) : String(+v.toFixed(3));
+}
+
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
@@ -69,7 +79,7 @@ export function Chart({ series, start, end, step, height = 280, onZoom, label }:
       select: { show: true, left: 0, top: 0, width: 0, height: 0 },
       legend: { show: series.length <= 12, live: true },
       scales: { x: { time: true, min: start, max: end } },
-      axes: [axis, { ...axis, size: 60 }],
+      axes: [axis, { ...axis, size: 60, values: (_u: uPlot, splits: number[]) => splits.map(fmtAxis) }],
       series: [
         {},
         ...series.map((s, i) => ({

@@ -5,6 +5,7 @@
 // Storage: the management API has no dashboards yet, so dashboards live in
 // this browser (localStorage) until it does; export and import move them as
 // JSON (the same document the API will take).
+import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import * as api from '../api';
 import { Chart, seriesLabel, StateTimeline } from '../chart';
@@ -14,7 +15,7 @@ import { fmtTime, fmtValue, RANGES, stepFor } from '../util';
 
 export type PanelType = 'timeseries' | 'state' | 'stat' | 'gauge' | 'table' | 'messages';
 const TYPES: PanelType[] = ['timeseries', 'state', 'stat', 'gauge', 'table', 'messages'];
-export interface Panel { title: string; type: PanelType; query: string; min?: number; max?: number; unit?: string }
+export interface Panel { title: string; type: PanelType; query: string; min?: number; max?: number; unit?: string; help?: string }
 export interface Dashboard { id: string; title: string; variables?: { host?: boolean }; panels: Panel[] }
 
 const KEY = 'prophasis.dashboards';
@@ -27,7 +28,7 @@ export function loadDashboards(): Dashboard[] {
     return [];
   }
 }
-function saveDashboards(ds: Dashboard[]) { localStorage.setItem(KEY, JSON.stringify(ds)); }
+export function saveDashboards(ds: Dashboard[]) { localStorage.setItem(KEY, JSON.stringify(ds)); }
 
 function validDashboard(d: any): d is Dashboard {
   return d && typeof d === 'object' && typeof d.title === 'string' && Array.isArray(d.panels) &&
@@ -66,7 +67,7 @@ function messageParams(q: string): Record<string, string> {
   return out;
 }
 
-const newID = () => Math.random().toString(36).slice(2, 10);
+export const newID = () => Math.random().toString(36).slice(2, 10);
 
 export function Dashboards() {
   const route = useRoute();
@@ -145,9 +146,13 @@ function DashboardList({ all, update }: { all: Dashboard[]; update: (ds: Dashboa
 const expand = (q: string, vars: Record<string, string>) =>
   q.replace(/\$(\w+)/g, (all, name: string) => (name in vars ? vars[name].replace(/\\/g, '\\\\').replace(/"/g, '\\"') : all));
 
-function DashboardView({ d, onChange, onDelete }: { d: Dashboard; onChange: (d: Dashboard) => void; onDelete: () => void }) {
+// DashboardView shows a dashboard; a generated one (a host's automatic
+// dashboard) passes onSaveCopy instead of onChange/onDelete and cannot be edited.
+export function DashboardView({ d, onChange, onDelete, onSaveCopy, crumb }: {
+  d: Dashboard; onChange?: (d: Dashboard) => void; onDelete?: () => void; onSaveCopy?: () => void; crumb?: ComponentChildren;
+}) {
   const route = useRoute();
-  const editing = route.query.get('edit') === '1';
+  const editing = !!onChange && route.query.get('edit') === '1';
   const range = route.query.get('range') ?? '6h';
   const refresh = Number(route.query.get('refresh') ?? '0');
   const fromQ = Number(route.query.get('from'));
@@ -168,18 +173,21 @@ function DashboardView({ d, onChange, onDelete }: { d: Dashboard; onChange: (d: 
   const exportText = JSON.stringify({ title: d.title, variables: d.variables, panels: d.panels }, null, 2);
   useEffect(() => { if (editing) setJson(exportText); }, [editing, d]);
 
+  const change = (nd: Dashboard) => onChange?.(nd);
   const setPanel = (i: number, p: Panel | null) => {
     const panels = d.panels.slice();
     if (p) panels[i] = p; else panels.splice(i, 1);
-    onChange({ ...d, panels });
+    change({ ...d, panels });
   };
 
   return (
     <div class="page">
       <div class="page-head">
-        <h1><a href="/dashboards" class="muted crumb">Dashboards</a> / {d.title}</h1>
+        <h1>{crumb ?? <a href="/dashboards" class="muted crumb">Dashboards</a>} / {d.title}</h1>
         <div class="row wrap">
-          {editing ? (
+          {onSaveCopy ? (
+            <button type="button" class="btn" onClick={onSaveCopy}>Save as a dashboard</button>
+          ) : editing ? (
             <a class="btn primary" href={hrefWith(location.pathname, { range: route.query.get('range') ?? undefined, 'var-host': route.query.get('var-host') ?? undefined })}>Done</a>
           ) : (
             <button type="button" class="btn" onClick={() => setQuery({ edit: '1' })}>Edit</button>
@@ -217,14 +225,14 @@ function DashboardView({ d, onChange, onDelete }: { d: Dashboard; onChange: (d: 
           <div class="form wide">
             <div class="field">
               <label for="dash-title">Title</label>
-              <input id="dash-title" value={d.title} onChange={(e) => onChange({ ...d, title: e.currentTarget.value || d.title })} />
+              <input id="dash-title" value={d.title} onChange={(e) => change({ ...d, title: e.currentTarget.value || d.title })} />
             </div>
             <label class="check">
-              <input type="checkbox" checked={!!d.variables?.host} onChange={(e) => onChange({ ...d, variables: { ...d.variables, host: e.currentTarget.checked } })} /> Host variable ($host in queries)
+              <input type="checkbox" checked={!!d.variables?.host} onChange={(e) => change({ ...d, variables: { ...d.variables, host: e.currentTarget.checked } })} /> Host variable ($host in queries)
             </label>
             <div class="row wrap">
               {TYPES.map((t) => (
-                <button key={t} type="button" class="btn small" onClick={() => onChange({ ...d, panels: [...d.panels, { title: `New ${t}`, type: t, query: DEFAULT_QUERY[t] }] })}>Add {t}</button>
+                <button key={t} type="button" class="btn small" onClick={() => change({ ...d, panels: [...d.panels, { title: `New ${t}`, type: t, query: DEFAULT_QUERY[t] }] })}>Add {t}</button>
               ))}
             </div>
             <details>
@@ -238,10 +246,10 @@ function DashboardView({ d, onChange, onDelete }: { d: Dashboard; onChange: (d: 
                 const nd = parseDashboard(json);
                 if (typeof nd === 'string') { setJsonErr(nd); return; }
                 setJsonErr('');
-                onChange({ ...nd, id: d.id });
+                change({ ...nd, id: d.id });
               }}>Apply JSON</button>
             </details>
-            <div><button type="button" class="btn small danger" onClick={() => { if (confirm(`Delete the dashboard ${d.title}?`)) onDelete(); }}>Delete dashboard</button></div>
+            <div><button type="button" class="btn small danger" onClick={() => { if (confirm(`Delete the dashboard ${d.title}?`)) onDelete?.(); }}>Delete dashboard</button></div>
           </div>
         </Section>
       )}
@@ -286,6 +294,7 @@ function PanelView({ p, vars, start, end, step, tick, editing, onChange, onZoom 
         </span>
       </div>
       {editing && <PanelEditor p={p} onChange={onChange} />}
+      {p.help && <p class="small muted">{p.help}</p>}
       <ErrorBox error={r.error} />
       <Loading show={r.loading && !r.data} />
       {r.data && p.type === 'timeseries' && (series.length ? <Chart series={series} start={start} end={end} step={step} height={220} label={title} onZoom={onZoom} /> : <p class="muted">No data.</p>)}

@@ -42,7 +42,10 @@ export function HostPage({ name }: { name: string }) {
         <h1>
           <a href="/" class="muted crumb">Overview</a> / {name} {hostState && <StateBadge state={hostState.state} />}
         </h1>
-        <a class="btn small" href={hrefWith('/explore', { q: `prophasis_value${sel(name)}` })}>Explore this host's values</a>
+        <span class="actions">
+          <a class="btn small" href={`/hosts/${encodeURIComponent(name)}/dashboard`}>Dashboard</a>
+          <a class="btn small" href={hrefWith('/explore', { q: `prophasis_value${sel(name)}` })}>Explore this host's values</a>
+        </span>
       </div>
       {host.data && (host.data.address || host.data.description) && (
         <p class="muted">{[host.data.address, host.data.description].filter(Boolean).join(' · ')}</p>

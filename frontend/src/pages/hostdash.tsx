@@ -1,0 +1,70 @@
+// A host's automatic dashboard: for every check on the host, the charts its
+// plugin's graph hints ask for (docs/plugins.md#graph-hints), or a value
+// chart and a state timeline for a plugin without hints. It can be saved as
+// an ordinary dashboard to edit.
+import * as api from '../api';
+import { ErrorBox, Loading, useFetch } from '../components';
+import { navigate } from '../router';
+import { DashboardView, loadDashboards, newID, saveDashboards, type Dashboard, type Panel } from './dashboards';
+
+interface Hint { metric: string; unit?: string; help?: string; chart: string; min?: number; max?: number }
+
+export async function hostDashboard(host: string): Promise<Dashboard> {
+  const [states, plugins] = await Promise.all([
+    api.get<api.States>('/manage/v1/states', { host }),
+    api.get<{ name: string; version?: string }[]>('/manage/v1/plugins'),
+  ]);
+  const checks = states.checks.slice().sort((a, b) => `${a.plugin}/${a.check}`.localeCompare(`${b.plugin}/${b.check}`));
+  const hints = new Map<string, Hint[]>();
+  await Promise.all([...new Set(checks.map((c) => c.plugin))].map(async (name) => {
+    const p = plugins.find((x) => x.name === name);
+    if (!p?.version) return;
+    try {
+      const v = await api.get<{ manifest?: { graphs?: Hint[] } }>(`/manage/v1/plugins/${encodeURIComponent(name)}/versions/${encodeURIComponent(p.version)}`);
+      if (Array.isArray(v.manifest?.graphs)) hints.set(name, v.manifest!.graphs!);
+    } catch { /* a plugin made by hand has no published version: default charts */ }
+  }));
+  const q = api.promString;
+  const panels: Panel[] = [];
+  for (const c of checks) {
+    const sel = `host=${q(host)}, check=${q(c.check ?? '')}`;
+    const name = `${c.check ? c.check + '/' : ''}${c.plugin}`;
+    const hs = hints.get(c.plugin) ?? [{ metric: 'value', chart: 'line' }, { metric: 'state', chart: 'state' }];
+    for (const h of hs) {
+      const metric = h.metric === 'value' ? 'prophasis_value' : h.metric === 'state' ? 'prophasis_state' : `prophasis_${c.plugin}_${h.metric}`;
+      const plugin = h.metric === 'value' || h.metric === 'state' ? `, plugin=${q(c.plugin)}` : '';
+      const type = h.chart === 'state' ? 'state' : h.chart === 'gauge' ? 'gauge' : 'timeseries';
+      const title = `${name} · ${h.metric === 'value' ? 'value' : h.metric}${h.unit ? ` (${h.unit})` : ''}${h.chart === 'stacked' ? ' · stacked' : ''}`;
+      panels.push({ title, type, query: `${metric}{${sel}${plugin}}`, unit: h.unit, help: h.help, min: h.min, max: h.max });
+    }
+  }
+  return { id: `host-${host}`, title: `${host} (automatic)`, panels };
+}
+
+export function HostDashboard({ name }: { name: string }) {
+  const d = useFetch(() => hostDashboard(name), [name]);
+  if (!d.data) {
+    return (
+      <div class="page">
+        <h1>{name} (automatic)</h1>
+        <ErrorBox error={d.error} />
+        <Loading show={d.loading} />
+      </div>
+    );
+  }
+  const dash = d.data;
+  return (
+    <>
+      {dash.panels.length === 0 && <p class="muted">No check has run on {name} yet.</p>}
+      <DashboardView
+        d={dash}
+        crumb={<><a href="/" class="muted crumb">Overview</a> / <a href={`/hosts/${encodeURIComponent(name)}`} class="muted crumb">{name}</a></>}
+        onSaveCopy={() => {
+          const copy = { ...dash, id: newID(), title: `${name} dashboard` };
+          saveDashboards([...loadDashboards(), copy]);
+          navigate(`/dashboards/${copy.id}?edit=1`);
+        }}
+      />
+    </>
+  );
+}
