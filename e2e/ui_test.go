@@ -241,7 +241,10 @@ func TestUIPhone(t *testing.T) {
 	screenshot(ctx, "menu")
 	clickText(ctx, "#nav a", "Configuration")
 	waitJS(ctx, "the hosts page", `document.querySelector('#main a[href="/hosts/web1"]')`, 15*time.Second)
-	for _, path := range []string{"/", "/config/hosts", "/alerts", "/explore?q=up"} {
+	if !evalJS[bool](ctx, `document.activeElement === document.querySelector('#main')`) {
+		t.Error("after navigating, the focus is not on the page's content")
+	}
+	for _, path := range []string{"/", "/hosts/web1", "/config/hosts", "/config/checks", "/alerts", "/explore?q=up", "/dashboards", "/system-log"} {
 		navigate(ctx, srv.URL+path)
 		waitJS(ctx, "the page "+path, `document.querySelector('#main h1')`, 15*time.Second)
 		time.Sleep(500 * time.Millisecond)

@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import * as api from './api';
 import { SessionContext } from './components';
 import { navigate, useRoute } from './router';
@@ -108,7 +108,14 @@ const NAV = [
 function Shell({ session, onLogout }: { session: api.Session; onLogout: () => void }) {
   const route = useRoute();
   const [menu, setMenu] = useState(false);
-  useEffect(() => setMenu(false), [route.path]);
+  const first = useRef(true);
+  useEffect(() => {
+    setMenu(false);
+    // After a client-side navigation, move focus to the page (as a page load
+    // would), so keyboard and screen-reader users start at the new content.
+    if (first.current) { first.current = false; return; }
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [route.path]);
   const page = pageFor(route.path);
   useEffect(() => {
     document.title = page.title ? `${page.title} · Prophasis` : 'Prophasis';
