@@ -146,3 +146,19 @@ func TestEventsBadInput(t *testing.T) {
 		t.Fatalf("empty batch: %v", err)
 	}
 }
+
+// TestEventReasonWithNUL: a plugin's output with a NUL byte in it is stored;
+// SQLite keeps the NUL, PostgreSQL (whose text cannot hold one) a U+FFFD.
+func TestEventReasonWithNUL(t *testing.T) {
+	st := newTestStore(t)
+	ctx := context.Background()
+	ev := Event{Time: 1000, Kind: "state", Subject: Subject{Kind: "host", Host: "web1"}, From: 0, To: 2, Reason: "bad\x00output"}
+	if err := st.AppendEvents(ctx, []Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	got := must[[]Event](t)(st.Events(ctx, EventQuery{Until: 2000}))
+	want := map[string]string{dialectSQLite: "bad\x00output", dialectPostgres: "bad\uFFFDoutput"}[testBackend]
+	if len(got) != 1 || got[0].Reason != want {
+		t.Fatalf("got %+v, want one event with reason %q", got, want)
+	}
+}

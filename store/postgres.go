@@ -220,12 +220,21 @@ func (c *rebindConn) QueryContext(ctx context.Context, query string, args []driv
 func (c *rebindConn) Ping(ctx context.Context) error { return c.conn.Ping(ctx) }
 
 // CheckNamedValue passes a bool as 1 or 0, as SQLite stores it: flags are
-// INTEGER columns on both.
+// INTEGER columns on both. A NUL byte in a string becomes U+FFFD: PostgreSQL's
+// text cannot hold NUL, and a plugin's output with one in it (a state's
+// reason, an event's) must not fail the whole batch it came in. (The one
+// column whose values hold NULs by design, current_states.key, is BYTEA and
+// gets bytes.)
 func (c *rebindConn) CheckNamedValue(v *driver.NamedValue) error {
-	if b, ok := v.Value.(bool); ok {
+	switch x := v.Value.(type) {
+	case bool:
 		v.Value = int64(0)
-		if b {
+		if x {
 			v.Value = int64(1)
+		}
+	case string:
+		if strings.IndexByte(x, 0) >= 0 {
+			v.Value = strings.ReplaceAll(x, "\x00", "\uFFFD")
 		}
 	}
 	return c.conn.CheckNamedValue(v)

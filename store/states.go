@@ -97,7 +97,7 @@ func (s *sqlStore) SaveStates(ctx context.Context, states []CurrentState) error 
 				if err != nil {
 					return nil, err
 				}
-				return append(dst, c.Key, c.Subject.Kind, c.Subject.Host, c.Subject.Plugin, c.Subject.Check,
+				return append(dst, s.keyArg(c.Key), c.Subject.Kind, c.Subject.Host, c.Subject.Plugin, c.Subject.Check,
 					c.Subject.Rule, c.Subject.Service, labels, c.State, c.Since, c.Flapping, c.Reason, c.UpdatedAt), nil
 			}, nil)
 	})
@@ -122,7 +122,7 @@ func (s *sqlStore) DeleteStates(ctx context.Context, keys []string) error {
 		}
 		defer stmt.Close()
 		for _, k := range keys {
-			if _, err := stmt.ExecContext(ctx, k); err != nil {
+			if _, err := stmt.ExecContext(ctx, s.keyArg(k)); err != nil {
 				return err
 			}
 		}
@@ -157,4 +157,15 @@ func (s *sqlStore) CurrentStates(ctx context.Context) ([]CurrentState, error) {
 		return nil, fmt.Errorf("read current states: %w", err)
 	}
 	return out, nil
+}
+
+// keyArg is a state key as a query argument. The rules engine's keys hold
+// NUL bytes, which PostgreSQL's text cannot: there current_states.key is
+// BYTEA (compared and sorted byte-wise, as SQLite's TEXT is), and the key goes
+// as bytes.
+func (s *sqlStore) keyArg(k string) any {
+	if s.dialect == dialectPostgres {
+		return []byte(k)
+	}
+	return k
 }

@@ -70,3 +70,29 @@ func TestCurrentStates(t *testing.T) {
 	wantErr(t, st.SaveStates(ctx, make([]CurrentState, MaxRecordBatch+1)), ErrInvalid, "the limit is 100000")
 	wantErr(t, st.DeleteStates(ctx, make([]string, MaxRecordBatch+1)), ErrInvalid, "the limit is 100000")
 }
+
+// TestStateKeysHoldNUL: the rules engine's state keys are "check\x00host\x00
+// plugin\x00check" (rules/engine.go); they round-trip, sort byte-wise and
+// delete on both backends.
+func TestStateKeysHoldNUL(t *testing.T) {
+	st := newTestStore(t)
+	ctx := context.Background()
+	states := []CurrentState{
+		{Key: "check\x00web1\x00cpu\x00load", Subject: Subject{Kind: "check", Host: "web1", Plugin: "cpu", Check: "load"}, State: 2, Since: 1, UpdatedAt: 2},
+		{Key: "check\x00web1\x00cpu", Subject: Subject{Kind: "check", Host: "web1", Plugin: "cpu"}, State: 1, Since: 1, UpdatedAt: 2},
+		{Key: "host\x00web1", Subject: Subject{Kind: "host", Host: "web1"}, State: 0, Since: 1, UpdatedAt: 2},
+	}
+	if err := st.SaveStates(ctx, states); err != nil {
+		t.Fatal(err)
+	}
+	got := must[[]CurrentState](t)(st.CurrentStates(ctx))
+	if want := []CurrentState{states[1], states[0], states[2]}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	if err := st.DeleteStates(ctx, []string{states[0].Key}); err != nil {
+		t.Fatal(err)
+	}
+	if got := must[[]CurrentState](t)(st.CurrentStates(ctx)); len(got) != 2 || got[0].Key != states[1].Key || got[1].Key != states[2].Key {
+		t.Fatalf("after delete %+v", got)
+	}
+}

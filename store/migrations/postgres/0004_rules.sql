@@ -80,7 +80,7 @@ CREATE INDEX system_log_time ON system_log (time);
 -- key is the rules engine's name for the subject; the other columns say
 -- what it is, so the states can be read without the engine.
 CREATE TABLE current_states (
-    key          TEXT COLLATE "C"    PRIMARY KEY,
+    key          BYTEA   PRIMARY KEY, -- the rules engine's keys hold NUL bytes, which text cannot
     subject_kind TEXT COLLATE "C"    NOT NULL,
     host         TEXT COLLATE "C"    NOT NULL DEFAULT '',
     plugin       TEXT COLLATE "C"    NOT NULL DEFAULT '',
