@@ -77,7 +77,11 @@ func migrate(ctx context.Context, db *sql.DB, dialect string, logger *slog.Logge
 	if dialect == dialectPostgres {
 		// Two servers starting at once: the second waits here until the
 		// first has committed, then finds nothing left to do. (SQLite's
-		// BEGIN IMMEDIATE already serialises them.)
+		// BEGIN IMMEDIATE already serialises them.) Neither the wait nor a
+		// long migration is cut short by the connections' statement_timeout.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(pgMigrationLock)); err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
 		}
