@@ -58,9 +58,23 @@ export interface ChartProps {
   // Called with the selected range (Unix seconds) when the user drags across the chart.
   onZoom?: (from: number, to: number) => void;
   label?: string;
+  // stacked draws each series on top of the ones before it, filled; the
+  // legend shows each series' own value.
+  stacked?: boolean;
 }
 
-export function Chart({ series, start, end, step, height = 280, onZoom, label }: ChartProps) {
+// stack turns aligned data into running sums (a missing point counts as 0
+// where another series has one at that time).
+function stack(data: uPlot.AlignedData): uPlot.AlignedData {
+  const xs = Array.from(data[0] as ArrayLike<number>);
+  const ys = data.slice(1).map((y) => Array.from(y as ArrayLike<number | null | undefined>));
+  const acc = new Array<number>(xs.length).fill(0);
+  const any = xs.map((_, i) => ys.some((y) => y[i] != null));
+  const out = ys.map((y) => y.map((v, i) => (any[i] ? (acc[i] += v ?? 0) : null)));
+  return [xs, ...out] as uPlot.AlignedData;
+}
+
+export function Chart({ series, start, end, step, height = 280, onZoom, label, stacked }: ChartProps) {
   const el = useRef<HTMLDivElement>(null);
   const theme = useTheme();
   const zoomRef = useRef(onZoom);
@@ -72,6 +86,8 @@ export function Chart({ series, start, end, step, height = 280, onZoom, label }:
     const fg = cssVar('--fg-muted', '#666');
     const grid = cssVar('--grid', '#ddd');
     const axis: uPlot.Axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const raw = toAligned(series, start, end, step);
+    const data = stacked ? stack(raw) : raw;
     const opts: uPlot.Options = {
       width: Math.max(200, box.clientWidth),
       height,
@@ -79,12 +95,20 @@ export function Chart({ series, start, end, step, height = 280, onZoom, label }:
       select: { show: true, left: 0, top: 0, width: 0, height: 0 },
       legend: { show: series.length <= 12, live: true },
       scales: { x: { time: true, min: start, max: end } },
+      bands: stacked ? series.slice(1).map((_, i) => ({ series: [i + 2, i + 1] as [number, number] })) : undefined,
       axes: [axis, { ...axis, size: 60, values: (_u: uPlot, splits: number[]) => splits.map(fmtAxis) }],
       series: [
         {},
         ...series.map((s, i) => ({
           label: seriesLabel(s.metric),
           stroke: PALETTE[i % PALETTE.length],
+          ...(stacked ? {
+            fill: PALETTE[i % PALETTE.length] + '55',
+            value: (_u: uPlot, _v: number | null, si: number, idx: number | null) => {
+              const r = idx == null ? null : (raw[si] as (number | null)[])[idx];
+              return r == null ? '--' : fmtAxis(r);
+            },
+          } : {}),
           width: 1.5,
           spanGaps: false,
           // Points show when the series is sparse (uPlot's default rule), so a
@@ -103,7 +127,7 @@ export function Chart({ series, start, end, step, height = 280, onZoom, label }:
         ],
       },
     };
-    const u = new uPlot(opts, toAligned(series, start, end, step), box);
+    const u = new uPlot(opts, data, box);
     const ro = new ResizeObserver(() => {
       const w = Math.max(200, box.clientWidth);
       if (Math.abs(w - u.width) > 2) u.setSize({ width: w, height });
@@ -113,7 +137,7 @@ export function Chart({ series, start, end, step, height = 280, onZoom, label }:
       ro.disconnect();
       u.destroy();
     };
-  }, [series, start, end, step, height, theme]);
+  }, [series, start, end, step, height, theme, stacked]);
 
   return <div class="chart" ref={el} role="img" aria-label={label ?? 'chart'} />;
 }

@@ -15,7 +15,7 @@ import { fmtTime, fmtValue, RANGES, stepFor } from '../util';
 
 export type PanelType = 'timeseries' | 'state' | 'stat' | 'gauge' | 'table' | 'messages';
 const TYPES: PanelType[] = ['timeseries', 'state', 'stat', 'gauge', 'table', 'messages'];
-export interface Panel { title: string; type: PanelType; query: string; min?: number; max?: number; unit?: string; help?: string }
+export interface Panel { title: string; type: PanelType; query: string; min?: number; max?: number; unit?: string; help?: string; stacked?: boolean }
 export interface Dashboard { id: string; title: string; variables?: { host?: boolean }; panels: Panel[] }
 
 const KEY = 'prophasis.dashboards';
@@ -297,7 +297,7 @@ function PanelView({ p, vars, start, end, step, tick, editing, onChange, onZoom 
       {p.help && <p class="small muted">{p.help}</p>}
       <ErrorBox error={r.error} />
       <Loading show={r.loading && !r.data} />
-      {r.data && p.type === 'timeseries' && (series.length ? <Chart series={series} start={start} end={end} step={step} height={220} label={title} onZoom={onZoom} /> : <p class="muted">No data.</p>)}
+      {r.data && p.type === 'timeseries' && (series.length ? <Chart series={series} start={start} end={end} step={step} height={220} label={title} onZoom={onZoom} stacked={p.stacked} /> : <p class="muted">No data.</p>)}
       {r.data && p.type === 'state' && (
         <>
           {series.map((x, i) => (

@@ -30,12 +30,28 @@ export async function hostDashboard(host: string): Promise<Dashboard> {
     const sel = `host=${q(host)}, check=${q(c.check ?? '')}`;
     const name = `${c.check ? c.check + '/' : ''}${c.plugin}`;
     const hs = hints.get(c.plugin) ?? [{ metric: 'value', chart: 'line' }, { metric: 'state', chart: 'state' }];
+    const metricOf = (h: Hint) => (h.metric === 'value' ? 'prophasis_value' : h.metric === 'state' ? 'prophasis_state' : `prophasis_${c.plugin}_${h.metric}`);
+    const pluginOf = (h: Hint) => (h.metric === 'value' || h.metric === 'state' ? `, plugin=${q(c.plugin)}` : '');
+    // Stacked hints of several metrics share one chart, stacked in hint order.
+    const stackedHints = hs.filter((h) => h.chart === 'stacked');
+    let stackedDone = false;
     for (const h of hs) {
-      const metric = h.metric === 'value' ? 'prophasis_value' : h.metric === 'state' ? 'prophasis_state' : `prophasis_${c.plugin}_${h.metric}`;
-      const plugin = h.metric === 'value' || h.metric === 'state' ? `, plugin=${q(c.plugin)}` : '';
+      if (h.chart === 'stacked' && stackedHints.length > 1) {
+        if (stackedDone) continue;
+        stackedDone = true;
+        const names = stackedHints.map(metricOf);
+        const units = [...new Set(stackedHints.map((x) => x.unit).filter(Boolean))];
+        panels.push({
+          title: `${name} · ${stackedHints.map((x) => x.metric).join(' + ')}${units.length === 1 ? ` (${units[0]})` : ''} · stacked`,
+          type: 'timeseries', stacked: true, unit: units.length === 1 ? units[0] : undefined,
+          query: names.map((m) => `${m}{${sel}${pluginOf(stackedHints[0])}}`).join(' or '),
+          help: stackedHints.map((x) => x.help).filter(Boolean).join('; '),
+        });
+        continue;
+      }
       const type = h.chart === 'state' ? 'state' : h.chart === 'gauge' ? 'gauge' : 'timeseries';
       const title = `${name} · ${h.metric === 'value' ? 'value' : h.metric}${h.unit ? ` (${h.unit})` : ''}${h.chart === 'stacked' ? ' · stacked' : ''}`;
-      panels.push({ title, type, query: `${metric}{${sel}${plugin}}`, unit: h.unit, help: h.help, min: h.min, max: h.max });
+      panels.push({ title, type, query: `${metricOf(h)}{${sel}${pluginOf(h)}}`, unit: h.unit, help: h.help, min: h.min, max: h.max, stacked: h.chart === 'stacked' || undefined });
     }
   }
   return { id: `host-${host}`, title: `${host} (automatic)`, panels };
