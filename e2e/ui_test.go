@@ -149,7 +149,7 @@ func TestUIEnrolHostAndSeeItsGraphs(t *testing.T) {
 	// The host's automatic dashboard from its plugins' graph hints, saved as a dashboard of one's own.
 	navigate(ctx, srv.URL+"/hosts/web1/dashboard")
 	waitJS(ctx, "the automatic dashboard's charts", `document.querySelectorAll('.panel').length >= 2 && document.querySelector('.panel-timeseries .chart canvas')`, 30*time.Second)
-	waitJS(ctx, "memory's stacked hints in one chart", `[...document.querySelectorAll('.panel')].some(p => p.querySelector('h2').textContent.includes('used_bytes + free_bytes') && p.querySelector('.chart canvas'))`, 30*time.Second)
+	waitJS(ctx, "memory's stacked hints in one chart", `[...document.querySelectorAll('.panel')].some(p => p.querySelector('h2').textContent.includes('used_bytes + free_bytes') && p.querySelector('.chart canvas') && p.querySelectorAll('.u-legend .u-series').length >= 5)`, 30*time.Second)
 	screenshot(ctx, "host-dashboard")
 	clickText(ctx, "button", "Save as a dashboard")
 	waitJS(ctx, "the saved copy in edit mode", `location.pathname.startsWith('/dashboards/') && location.search.includes('edit=1') && document.querySelector('#main h1').textContent.includes('web1 dashboard')`, 10*time.Second)

@@ -44,7 +44,9 @@ export async function hostDashboard(host: string): Promise<Dashboard> {
         panels.push({
           title: `${name} · ${stackedHints.map((x) => x.metric).join(' + ')}${units.length === 1 ? ` (${units[0]})` : ''} · stacked`,
           type: 'timeseries', stacked: true, unit: units.length === 1 ? units[0] : undefined,
-          query: names.map((m) => `${m}{${sel}${pluginOf(stackedHints[0])}}`).join(' or '),
+          // One selector over the names ("a or b" would keep only a: set
+          // operators match series by their labels without the name).
+          query: `{__name__=~${q(names.map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'))}, ${sel}${pluginOf(stackedHints[0])}}`,
           help: stackedHints.map((x) => x.help).filter(Boolean).join('; '),
         });
         continue;
