@@ -85,7 +85,13 @@ func pageText(ctx context.Context) string {
 // uiLogin opens url (a page of the UI), logs in through the form and waits
 // for the app's navigation.
 func uiLogin(ctx context.Context, url string, c credentials) {
+	t := browserT(ctx)
+	t.Helper()
 	navigate(ctx, url)
+	// A binary built before the UI serves a placeholder page (frontend.go).
+	if !evalJS[bool](ctx, `!!document.querySelector('script[type=module][src^="/assets/"]')`) {
+		t.Fatal("the server serves no built web UI: run `make frontend` before `go test ./e2e/` (make test does)")
+	}
 	login(ctx, c.User, c.Password)
 	waitJS(ctx, "the navigation after login", `document.querySelector('nav#nav a[href="/"]')`, 15*time.Second)
 }
