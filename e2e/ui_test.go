@@ -414,6 +414,30 @@ func TestUIConfigureEntities(t *testing.T) {
 	clickText(ctx, "#main .list button", "Delete")
 	waitJS(ctx, "the check deleted", `document.body.innerText.includes('None yet.')`, 15*time.Second)
 
+	// Silences: a one-off window over a host with its form, then a weekly one.
+	clickText(ctx, ".tabs a", "Silences")
+	clickText(ctx, "button", "New")
+	typeText(ctx, "#silence-name", "disk-swap")
+	typeText(ctx, "#silence-comment", "CHG-1")
+	waitJS(ctx, "the hosts to choose", `document.querySelector('input[name=silence-hosts-opt][value=web1]')`, 15*time.Second)
+	click(ctx, "input[name=silence-hosts-opt][value=web1]")
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the silence listed", uiFind("#main .list strong", "disk-swap"), 15*time.Second)
+	clickText(ctx, "button", "New")
+	typeText(ctx, "#silence-name", "patch-night")
+	clickText(ctx, "button", "Weekly")
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the weekly silence listed", `document.querySelector('#main .list').innerText.includes('weekly sun at 02:00')`, 15*time.Second)
+	sils := uiJSON[[]struct {
+		Name, Start, End, Comment string
+		Scope                     struct{ Hosts []string }
+		Weekly                    *struct{ Days []string }
+	}](t, srv.mustJSON("GET", "/manage/v1/silences", nil))
+	if len(sils) != 2 || sils[0].Name != "disk-swap" || sils[0].Start == "" || sils[0].End == "" || sils[0].Comment != "CHG-1" ||
+		len(sils[0].Scope.Hosts) != 1 || sils[1].Weekly == nil || len(sils[1].Weekly.Days) != 1 {
+		t.Errorf("silences %+v", sils)
+	}
+
 	clickText(ctx, ".tabs a", "Tokens")
 	do(ctx, "name a token", chromedp.SendKeys("#tok-name", "grafana", chromedp.NodeVisible))
 	clickText(ctx, "button[type=submit]", "Create")

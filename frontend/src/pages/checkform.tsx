@@ -8,7 +8,7 @@ import { useFetch } from '../components';
 
 type Entity = Record<string, any>;
 
-function Picker({ id, label, options, value, onChange }: { id: string; label: string; options: string[]; value: string[]; onChange: (v: string[]) => void }) {
+export function Picker({ id, label, options, value, onChange }: { id: string; label: string; options: string[]; value: string[]; onChange: (v: string[]) => void }) {
   const [q, setQ] = useState('');
   const shown = options.filter((o) => !q || o.toLowerCase().includes(q.toLowerCase()) || value.includes(o));
   return (
@@ -104,6 +104,115 @@ export function CheckForm({ name, initial, onCancel, onSaved, onJSON }: { name: 
           </div>
         </div>
         {err && !errField && <div class="error" role="alert">{err.message}</div>}
+        <div class="row">
+          <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+          <button type="button" class="btn" onClick={onCancel}>Cancel</button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+// toLocalInput and fromLocalInput convert between RFC 3339 and the value of
+// an <input type=datetime-local> (the browser's time zone).
+function toLocalInput(t?: string): string {
+  const d = t ? new Date(t) : null;
+  if (!d || isNaN(d.getTime())) return '';
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+const fromLocalInput = (v: string) => (v ? new Date(v).toISOString() : undefined);
+
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+// SilenceForm: a maintenance window, one-off (start, end) or weekly (days,
+// time, duration, time zone), over hosts, groups, checks, services.
+export function SilenceForm({ name, initial, onCancel, onSaved, onJSON }: { name: string | null; initial: Entity; onCancel: () => void; onSaved: () => void; onJSON: (body: Entity) => void }) {
+  const hosts = useFetch(() => api.get<Entity[]>('/manage/v1/hosts'), []);
+  const groups = useFetch(() => api.get<Entity[]>('/manage/v1/groups'), []);
+  const checks = useFetch(() => api.get<Entity[]>('/manage/v1/checks'), []);
+  const services = useFetch(() => api.get<Entity[]>('/manage/v1/services'), []);
+  const now = new Date();
+  const [body, setBody] = useState<Entity>(() => ({
+    scope: {},
+    ...(name === null ? { start: now.toISOString(), end: new Date(now.getTime() + 2 * 3600e3).toISOString() } : {}),
+    ...initial,
+    name: name === null ? '' : initial.name,
+  }));
+  const weekly = !!body.weekly;
+  const [err, setErr] = useState<api.ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
+  const setScope = (k: string, v: string[]) => setBody({ ...body, scope: { ...(body.scope ?? {}), [k]: v } });
+  const setWeekly = (k: string, v: unknown) => setBody({ ...body, weekly: { ...body.weekly, [k]: v } });
+  const names = (xs?: Entity[]) => (xs ?? []).map((x) => x.name as string);
+  const out = (): Entity => {
+    const o: Entity = { ...body, scope: { ...(body.scope ?? {}) } };
+    for (const k of Object.keys(o.scope)) if (!o.scope[k]?.length) delete o.scope[k];
+    if (weekly) { delete o.start; delete o.end; } else delete o.weekly;
+    for (const k of ['description', 'comment']) if (!o[k]) delete o[k];
+    delete o.created_by;
+    return o;
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setErr(null); setBusy(true);
+    try {
+      if (name === null) await api.post('/manage/v1/silences', out());
+      else await api.put(`/manage/v1/silences/${encodeURIComponent(name)}`, out());
+      onSaved();
+    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
+  };
+  return (
+    <section class="card" aria-labelledby="silence-form-title">
+      <div class="card-head">
+        <h2 id="silence-form-title">{name === null ? 'New silence (maintenance window)' : `Edit silence ${name}`}</h2>
+        <button type="button" class="btn small" onClick={() => onJSON(out())}>Edit as JSON</button>
+      </div>
+      <form class="form wide" onSubmit={save}>
+        <div class="row wrap">
+          <div class="field">
+            <label for="silence-name">Name</label>
+            <input id="silence-name" required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="patch-night" />
+          </div>
+          <div class="field grow">
+            <label for="silence-comment">Why (a ticket, whom to ask)</label>
+            <input id="silence-comment" value={body.comment ?? ''} onInput={(e) => set('comment', e.currentTarget.value)} />
+          </div>
+        </div>
+        <div class="seg" role="group" aria-label="kind of window">
+          <button type="button" class={!weekly ? 'on' : ''} aria-pressed={!weekly} onClick={() => setBody({ ...body, weekly: undefined, start: body.start ?? now.toISOString(), end: body.end ?? new Date(now.getTime() + 2 * 3600e3).toISOString() })}>Once</button>
+          <button type="button" class={weekly ? 'on' : ''} aria-pressed={weekly} onClick={() => setBody({ ...body, weekly: body.weekly ?? { days: ['sun'], at: '02:00', duration: '2h', timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' } })}>Weekly</button>
+        </div>
+        {!weekly ? (
+          <div class="row wrap">
+            <div class="field"><label for="silence-start">From</label><input id="silence-start" type="datetime-local" required value={toLocalInput(body.start)} onInput={(e) => set('start', fromLocalInput(e.currentTarget.value))} /></div>
+            <div class="field"><label for="silence-end">Until</label><input id="silence-end" type="datetime-local" required value={toLocalInput(body.end)} onInput={(e) => set('end', fromLocalInput(e.currentTarget.value))} /></div>
+          </div>
+        ) : (
+          <div class="row wrap">
+            <fieldset class="picker">
+              <legend>Days</legend>
+              <div class="row wrap">
+                {DAYS.map((d) => (
+                  <label key={d} class="check"><input type="checkbox" checked={(body.weekly?.days ?? []).includes(d)}
+                    onChange={(e) => setWeekly('days', e.currentTarget.checked ? [...(body.weekly?.days ?? []), d] : (body.weekly?.days ?? []).filter((x: string) => x !== d))} /> {d}</label>
+                ))}
+              </div>
+            </fieldset>
+            <div class="field"><label for="silence-at">At</label><input id="silence-at" type="time" required value={body.weekly?.at ?? ''} onInput={(e) => setWeekly('at', e.currentTarget.value)} /></div>
+            <div class="field"><label for="silence-duration">For</label><input id="silence-duration" required value={body.weekly?.duration ?? ''} onInput={(e) => setWeekly('duration', e.currentTarget.value)} placeholder="2h" /></div>
+            <div class="field"><label for="silence-tz">Time zone</label><input id="silence-tz" value={body.weekly?.timezone ?? ''} onInput={(e) => setWeekly('timezone', e.currentTarget.value)} placeholder="UTC" /></div>
+          </div>
+        )}
+        <p class="small muted">What it covers (nothing chosen: everything). Notifications stop while it is active; states and alerts are still recorded.</p>
+        <div class="pickers">
+          <Picker id="silence-hosts" label="Hosts" options={names(hosts.data)} value={body.scope?.hosts ?? []} onChange={(v) => setScope('hosts', v)} />
+          <Picker id="silence-groups" label="Host groups" options={names(groups.data)} value={body.scope?.groups ?? []} onChange={(v) => setScope('groups', v)} />
+          <Picker id="silence-checks" label="Checks" options={names(checks.data)} value={body.scope?.checks ?? []} onChange={(v) => setScope('checks', v)} />
+          <Picker id="silence-services" label="Services" options={names(services.data)} value={body.scope?.services ?? []} onChange={(v) => setScope('services', v)} />
+        </div>
+        {err && <div class="error" role="alert">{err.message}</div>}
         <div class="row">
           <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
           <button type="button" class="btn" onClick={onCancel}>Cancel</button>

@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import * as api from '../api';
 import { CopyButton, ErrorBox, Loading, Section, useFetch, useIsAdmin } from '../components';
 import { fmtAgo, fmtTime } from '../util';
-import { CheckForm } from './checkform';
+import { CheckForm, SilenceForm } from './checkform';
 import { ClassifierTest, PackageUpload, PluginVersions, TrendBacktest } from './plugins';
 
 type Entity = Record<string, any>;
@@ -103,7 +103,7 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
         <div class="row">
           <label for="ent-filter" class="sr-only">Filter</label>
           <input id="ent-filter" type="search" placeholder="Filter…" value={q} onInput={(e) => setQ(e.currentTarget.value)} />
-          {admin && !editing && <button type="button" class="btn primary" onClick={() => setEditing({ name: null, body: kindKey === 'checks' ? {} : kind.template })}>New</button>}
+          {admin && !editing && <button type="button" class="btn primary" onClick={() => setEditing({ name: null, body: kindKey === 'checks' || kindKey === 'silences' ? {} : kind.template })}>New</button>}
         </div>
       </div>
       {kindKey === 'plugins' && admin && <PackageUpload onDone={items.reload} />}
@@ -117,7 +117,17 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
           onJSON={(body) => setEditing({ ...editing, body, json: true })}
         />
       )}
-      {editing && (kindKey !== 'checks' || editing.json) && (
+      {editing && kindKey === 'silences' && !editing.json && (
+        <SilenceForm
+          key={editing.name ?? ''}
+          name={editing.name}
+          initial={editing.body}
+          onCancel={() => setEditing(null)}
+          onSaved={() => { setEditing(null); items.reload(); }}
+          onJSON={(body) => setEditing({ ...editing, body, json: true })}
+        />
+      )}
+      {editing && ((kindKey !== 'checks' && kindKey !== 'silences') || editing.json) && (
         <JSONEditor
           kind={kind}
           name={editing.name}
