@@ -438,6 +438,33 @@ func TestUIConfigureEntities(t *testing.T) {
 		t.Errorf("silences %+v", sils)
 	}
 
+	// A host group and a user with their forms; editing a user keeps the password.
+	clickText(ctx, ".tabs a", "Groups")
+	clickText(ctx, "button", "New")
+	typeText(ctx, "#group-name", "webservers")
+	waitJS(ctx, "the hosts to choose", `document.querySelector('input[name=group-hosts-opt][value=web1]')`, 15*time.Second)
+	click(ctx, "input[name=group-hosts-opt][value=web1]")
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the group listed", `document.querySelector('#main .list').innerText.includes('hosts: web1')`, 15*time.Second)
+	clickText(ctx, ".tabs a", "Users")
+	clickText(ctx, "button", "New")
+	typeText(ctx, "#user-name", "ann")
+	evalJS[bool](ctx, `(() => { const s = document.querySelector('#user-role'); s.value = 'admin'; s.dispatchEvent(new Event('change', {bubbles: true})); return true })()`)
+	typeText(ctx, "#user-password", "ann-password-1")
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the user listed", uiFind("#main .list strong", "ann"), 15*time.Second)
+	evalJS[bool](ctx, `([...document.querySelectorAll('#main .list > li')].find(li => li.querySelector('strong')?.textContent === 'ann').querySelector('button').click(), true)`)
+	evalJS[bool](ctx, `(() => { const s = document.querySelector('#user-role'); s.value = 'viewer'; s.dispatchEvent(new Event('change', {bubbles: true})); return true })()`)
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the user's new role", `[...document.querySelectorAll('#main .list > li')].some(li => li.querySelector('strong')?.textContent === 'ann' && li.innerText.includes('viewer'))`, 15*time.Second)
+	ann := uiJSON[struct {
+		Role        string
+		HasPassword bool `json:"has_password"`
+	}](t, srv.mustJSON("GET", "/manage/v1/users/ann", nil))
+	if ann.Role != "viewer" || !ann.HasPassword {
+		t.Errorf("user ann after editing: %+v", ann)
+	}
+
 	clickText(ctx, ".tabs a", "Tokens")
 	do(ctx, "name a token", chromedp.SendKeys("#tok-name", "grafana", chromedp.NodeVisible))
 	clickText(ctx, "button[type=submit]", "Create")

@@ -221,3 +221,92 @@ export function SilenceForm({ name, initial, onCancel, onSaved, onJSON }: { name
     </section>
   );
 }
+
+// GroupForm: a host group's name, description, hosts and nested groups.
+export function GroupForm({ name, initial, onCancel, onSaved, onJSON }: { name: string | null; initial: Entity; onCancel: () => void; onSaved: () => void; onJSON: (body: Entity) => void }) {
+  const hosts = useFetch(() => api.get<Entity[]>('/manage/v1/hosts'), []);
+  const groups = useFetch(() => api.get<Entity[]>('/manage/v1/groups'), []);
+  const [body, setBody] = useState<Entity>({ hosts: [], groups: [], ...initial, name: name === null ? '' : initial.name });
+  const [err, setErr] = useState<api.ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
+  const names = (xs?: Entity[]) => (xs ?? []).map((x) => x.name as string).filter((n) => n !== name);
+  const out = () => { const o = { ...body }; if (!o.description) delete o.description; return o; };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setErr(null); setBusy(true);
+    try {
+      if (name === null) await api.post('/manage/v1/groups', out());
+      else await api.put(`/manage/v1/groups/${encodeURIComponent(name)}`, out());
+      onSaved();
+    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
+  };
+  return (
+    <section class="card" aria-labelledby="group-form-title">
+      <div class="card-head">
+        <h2 id="group-form-title">{name === null ? 'New host group' : `Edit group ${name}`}</h2>
+        <button type="button" class="btn small" onClick={() => onJSON(out())}>Edit as JSON</button>
+      </div>
+      <form class="form wide" onSubmit={save}>
+        <div class="row wrap">
+          <div class="field"><label for="group-name">Name</label><input id="group-name" required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="webservers" /></div>
+          <div class="field grow"><label for="group-description">Description (optional)</label><input id="group-description" value={body.description ?? ''} onInput={(e) => set('description', e.currentTarget.value)} /></div>
+        </div>
+        <div class="pickers">
+          <Picker id="group-hosts" label="Hosts" options={names(hosts.data)} value={body.hosts ?? []} onChange={(v) => set('hosts', v)} />
+          <Picker id="group-groups" label="Groups inside it" options={names(groups.data)} value={body.groups ?? []} onChange={(v) => set('groups', v)} />
+        </div>
+        {err && <div class="error" role="alert">{err.message}</div>}
+        <div class="row">
+          <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+          <button type="button" class="btn" onClick={onCancel}>Cancel</button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+// UserForm: a user's name, role and password (write-only: left empty when
+// editing, the stored one is kept).
+export function UserForm({ name, initial, onCancel, onSaved }: { name: string | null; initial: Entity; onCancel: () => void; onSaved: () => void }) {
+  const [user, setUser] = useState<string>(name === null ? '' : initial.name);
+  const [role, setRole] = useState<string>(initial.role ?? 'viewer');
+  const [password, setPassword] = useState('');
+  const [err, setErr] = useState<api.ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setErr(null); setBusy(true);
+    const body: Entity = { name: user, role };
+    if (password) body.password = password;
+    try {
+      if (name === null) await api.post('/manage/v1/users', body);
+      else await api.put(`/manage/v1/users/${encodeURIComponent(name)}`, body);
+      onSaved();
+    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
+  };
+  return (
+    <section class="card" aria-labelledby="user-form-title">
+      <h2 id="user-form-title">{name === null ? 'New user' : `Edit user ${name}`}</h2>
+      <form class="form" onSubmit={save}>
+        <div class="field"><label for="user-name">Name</label><input id="user-name" required autocomplete="off" value={user} onInput={(e) => setUser(e.currentTarget.value)} /></div>
+        <div class="field">
+          <label for="user-role">Role</label>
+          <select id="user-role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
+            <option value="viewer">viewer (reads)</option>
+            <option value="admin">admin (changes)</option>
+          </select>
+        </div>
+        <div class="field">
+          <label for="user-password">{name === null ? 'Password' : 'New password (empty: keep the current one)'}</label>
+          <input id="user-password" type="password" autocomplete="new-password" required={name === null} value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        </div>
+        {err && <div class="error" role="alert">{err.message}</div>}
+        <div class="row">
+          <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+          <button type="button" class="btn" onClick={onCancel}>Cancel</button>
+        </div>
+      </form>
+    </section>
+  );
+}

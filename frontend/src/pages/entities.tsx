@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import * as api from '../api';
 import { CopyButton, ErrorBox, Loading, Section, useFetch, useIsAdmin } from '../components';
 import { fmtAgo, fmtTime } from '../util';
-import { CheckForm, SilenceForm } from './checkform';
+import { CheckForm, GroupForm, SilenceForm, UserForm } from './checkform';
 import { ClassifierTest, PackageUpload, PluginVersions, TrendBacktest } from './plugins';
 
 type Entity = Record<string, any>;
@@ -79,6 +79,9 @@ export const KINDS: Record<string, Kind> = {
   },
 };
 
+// The kinds with a form of their own (the others are edited as JSON).
+const FORMS = ['checks', 'silences', 'groups', 'users'];
+
 function bodyOf(kind: Kind, e: Entity): Entity {
   const out: Entity = {};
   for (const f of kind.fields) if (e[f] !== undefined && e[f] !== null) out[f] = e[f];
@@ -103,7 +106,7 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
         <div class="row">
           <label for="ent-filter" class="sr-only">Filter</label>
           <input id="ent-filter" type="search" placeholder="Filter…" value={q} onInput={(e) => setQ(e.currentTarget.value)} />
-          {admin && !editing && <button type="button" class="btn primary" onClick={() => setEditing({ name: null, body: kindKey === 'checks' || kindKey === 'silences' ? {} : kind.template })}>New</button>}
+          {admin && !editing && <button type="button" class="btn primary" onClick={() => setEditing({ name: null, body: FORMS.includes(kindKey) ? {} : kind.template })}>New</button>}
         </div>
       </div>
       {kindKey === 'plugins' && admin && <PackageUpload onDone={items.reload} />}
@@ -127,7 +130,20 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
           onJSON={(body) => setEditing({ ...editing, body, json: true })}
         />
       )}
-      {editing && ((kindKey !== 'checks' && kindKey !== 'silences') || editing.json) && (
+      {editing && kindKey === 'groups' && !editing.json && (
+        <GroupForm
+          key={editing.name ?? ''}
+          name={editing.name}
+          initial={editing.body}
+          onCancel={() => setEditing(null)}
+          onSaved={() => { setEditing(null); items.reload(); }}
+          onJSON={(body) => setEditing({ ...editing, body, json: true })}
+        />
+      )}
+      {editing && kindKey === 'users' && (
+        <UserForm key={editing.name ?? ''} name={editing.name} initial={editing.body} onCancel={() => setEditing(null)} onSaved={() => { setEditing(null); items.reload(); }} />
+      )}
+      {editing && (!FORMS.includes(kindKey) || (editing.json && kindKey !== 'users')) && (
         <JSONEditor
           kind={kind}
           name={editing.name}
