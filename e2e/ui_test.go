@@ -465,6 +465,26 @@ func TestUIConfigureEntities(t *testing.T) {
 		t.Errorf("user ann after editing: %+v", ann)
 	}
 
+	// An alert rule with its form: to critical or failed, on web1, via a module.
+	srv.mustJSON("POST", "/manage/v1/alert-modules", map[string]any{"name": "hook", "kind": "webhook", "config": map[string]any{"url": "http://127.0.0.1:9/hook"}})
+	clickText(ctx, ".tabs a", "Alert rules")
+	clickText(ctx, "button", "New")
+	typeText(ctx, "#rule-name", "page-web1")
+	typeText(ctx, "#rule-delay", "2m")
+	waitJS(ctx, "the modules and hosts to choose", `document.querySelector('input[name=rule-modules-opt][value=hook]') && document.querySelector('input[name=rule-hosts-opt][value=web1]')`, 15*time.Second)
+	click(ctx, "input[name=rule-modules-opt][value=hook]")
+	click(ctx, "input[name=rule-hosts-opt][value=web1]")
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the rule listed", `document.querySelector('#main .list')?.innerText.includes('any → critical, failed · via hook')`, 15*time.Second)
+	rule := uiJSON[struct {
+		To, Modules []string
+		Delay       string
+		Scope       struct{ Hosts []string }
+	}](t, srv.mustJSON("GET", "/manage/v1/alert-rules/page-web1", nil))
+	if len(rule.To) != 2 || len(rule.Modules) != 1 || rule.Delay != "2m" || len(rule.Scope.Hosts) != 1 {
+		t.Errorf("alert rule %+v", rule)
+	}
+
 	clickText(ctx, ".tabs a", "Tokens")
 	do(ctx, "name a token", chromedp.SendKeys("#tok-name", "grafana", chromedp.NodeVisible))
 	clickText(ctx, "button[type=submit]", "Create")

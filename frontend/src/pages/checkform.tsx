@@ -310,3 +310,86 @@ export function UserForm({ name, initial, onCancel, onSaved }: { name: string | 
     </section>
   );
 }
+
+const STATES = ['ok', 'minor', 'major', 'critical', 'unknown', 'degraded', 'failed'];
+
+// AlertRuleForm: when (from, to states), what (scope), whom (modules), how
+// long first (delay), how often again (repeat). Escalations, condition and
+// the rest are kept and edited as JSON.
+export function AlertRuleForm({ name, initial, onCancel, onSaved, onJSON }: { name: string | null; initial: Entity; onCancel: () => void; onSaved: () => void; onJSON: (body: Entity) => void }) {
+  const hosts = useFetch(() => api.get<Entity[]>('/manage/v1/hosts'), []);
+  const groups = useFetch(() => api.get<Entity[]>('/manage/v1/groups'), []);
+  const checks = useFetch(() => api.get<Entity[]>('/manage/v1/checks'), []);
+  const services = useFetch(() => api.get<Entity[]>('/manage/v1/services'), []);
+  const modules = useFetch(() => api.get<Entity[]>('/manage/v1/alert-modules'), []);
+  const [body, setBody] = useState<Entity>(() => ({
+    from: [], to: ['critical', 'failed'], scope: {}, modules: [], ...initial, name: name === null ? '' : initial.name,
+  }));
+  const [err, setErr] = useState<api.ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
+  const setScope = (k: string, v: string[]) => setBody({ ...body, scope: { ...(body.scope ?? {}), [k]: v } });
+  const names = (xs?: Entity[]) => (xs ?? []).map((x) => x.name as string);
+  const out = (): Entity => {
+    const o: Entity = { ...body, scope: { ...(body.scope ?? {}) } };
+    for (const k of Object.keys(o.scope)) if (!o.scope[k]?.length) delete o.scope[k];
+    for (const k of ['from', 'to']) if (!o[k]?.length) delete o[k];
+    for (const k of ['description', 'delay', 'repeat']) if (!o[k]) delete o[k];
+    return o;
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setErr(null); setBusy(true);
+    try {
+      if (name === null) await api.post('/manage/v1/alert-rules', out());
+      else await api.put(`/manage/v1/alert-rules/${encodeURIComponent(name)}`, out());
+      onSaved();
+    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
+  };
+  const stateBoxes = (k: 'from' | 'to', label: string) => (
+    <fieldset class="picker">
+      <legend>{label} <span class="muted small">(none: any)</span></legend>
+      <div class="row wrap">
+        {STATES.map((s) => (
+          <label key={s} class="check"><input type="checkbox" name={`rule-${k}`} value={s} checked={(body[k] ?? []).includes(s)}
+            onChange={(e) => set(k, e.currentTarget.checked ? [...(body[k] ?? []), s] : (body[k] ?? []).filter((x: string) => x !== s))} /> {s}</label>
+        ))}
+      </div>
+    </fieldset>
+  );
+  return (
+    <section class="card" aria-labelledby="rule-form-title">
+      <div class="card-head">
+        <h2 id="rule-form-title">{name === null ? 'New alert rule' : `Edit alert rule ${name}`}</h2>
+        <button type="button" class="btn small" onClick={() => onJSON(out())}>Edit as JSON</button>
+      </div>
+      <form class="form wide" onSubmit={save}>
+        <div class="row wrap">
+          <div class="field"><label for="rule-name">Name</label><input id="rule-name" required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="page-on-critical" /></div>
+          <div class="field grow"><label for="rule-description">Description (optional)</label><input id="rule-description" value={body.description ?? ''} onInput={(e) => set('description', e.currentTarget.value)} /></div>
+          <div class="field"><label for="rule-delay">After (delay)</label><input id="rule-delay" value={body.delay ?? ''} onInput={(e) => set('delay', e.currentTarget.value)} placeholder="0 = at once, 2m" /></div>
+          <div class="field"><label for="rule-repeat">Repeat every</label><input id="rule-repeat" value={body.repeat ?? ''} onInput={(e) => set('repeat', e.currentTarget.value)} placeholder="0 = once, 1h" /></div>
+        </div>
+        <div class="pickers">
+          {stateBoxes('from', 'From states')}
+          {stateBoxes('to', 'To states')}
+        </div>
+        <Picker id="rule-modules" label="Notify via (alert modules)" options={names(modules.data)} value={body.modules ?? []} onChange={(v) => set('modules', v)} />
+        {modules.data && modules.data.length === 0 && <p class="small muted">Make an alert module first (the Alert modules tab).</p>}
+        <p class="small muted">What it watches (nothing chosen: everything).</p>
+        <div class="pickers">
+          <Picker id="rule-hosts" label="Hosts" options={names(hosts.data)} value={body.scope?.hosts ?? []} onChange={(v) => setScope('hosts', v)} />
+          <Picker id="rule-groups" label="Host groups" options={names(groups.data)} value={body.scope?.groups ?? []} onChange={(v) => setScope('groups', v)} />
+          <Picker id="rule-checks" label="Checks" options={names(checks.data)} value={body.scope?.checks ?? []} onChange={(v) => setScope('checks', v)} />
+          <Picker id="rule-services" label="Services" options={names(services.data)} value={body.scope?.services ?? []} onChange={(v) => setScope('services', v)} />
+        </div>
+        {(body.escalations?.length || body.condition) && <p class="small muted">This rule also has {[body.escalations?.length && 'escalations', body.condition && 'a condition'].filter(Boolean).join(' and ')}, kept as they are (Edit as JSON to change them).</p>}
+        {err && <div class="error" role="alert">{err.message}</div>}
+        <div class="row">
+          <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+          <button type="button" class="btn" onClick={onCancel}>Cancel</button>
+        </div>
+      </form>
+    </section>
+  );
+}
