@@ -372,9 +372,13 @@ func TestUIConfigureEntities(t *testing.T) {
 	uiLogin(ctx, srv.URL+"/config/schedules", srv.Admin)
 
 	clickText(ctx, "button", "New")
-	setField(ctx, "#ent-json", `{"name": "fast", "intervals": [{"period": "10s"}]}`)
+	typeText(ctx, "#schedule-name", "fast")
+	setField(ctx, "#schedule-period-0", "10s")
 	clickText(ctx, "button[type=submit]", "Save")
 	waitJS(ctx, "the schedule listed", uiFind("#main .list strong", "fast"), 15*time.Second)
+	if sch := uiJSON[struct{ Intervals []struct{ Period string } }](t, srv.mustJSON("GET", "/manage/v1/schedules/fast", nil)); len(sch.Intervals) != 1 || sch.Intervals[0].Period != "10s" {
+		t.Errorf("schedule %+v", sch)
+	}
 
 	clickText(ctx, ".tabs a", "Checks")
 	waitJS(ctx, "the checks page", `location.pathname === '/config/checks'`, 5*time.Second)

@@ -393,3 +393,63 @@ export function AlertRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
     </section>
   );
 }
+
+// ScheduleForm: a schedule's intervals (each a period and an optional start
+// that sets the grid's phase) and its maximum lateness.
+export function ScheduleForm({ name, initial, onCancel, onSaved, onJSON }: { name: string | null; initial: Entity; onCancel: () => void; onSaved: () => void; onJSON: (body: Entity) => void }) {
+  const [body, setBody] = useState<Entity>(() => ({ intervals: [{ period: '1m' }], ...initial, name: name === null ? '' : initial.name }));
+  const [err, setErr] = useState<api.ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
+  const intervals: Entity[] = body.intervals ?? [];
+  const setInterval_ = (i: number, iv: Entity | null) => {
+    const xs = intervals.slice();
+    if (iv) xs[i] = iv; else xs.splice(i, 1);
+    set('intervals', xs);
+  };
+  const out = (): Entity => {
+    const o: Entity = { ...body, intervals: intervals.map((iv) => (iv.start ? iv : { period: iv.period })) };
+    for (const k of ['description', 'max_lateness']) if (!o[k]) delete o[k];
+    return o;
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setErr(null); setBusy(true);
+    try {
+      if (name === null) await api.post('/manage/v1/schedules', out());
+      else await api.put(`/manage/v1/schedules/${encodeURIComponent(name)}`, out());
+      onSaved();
+    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
+  };
+  return (
+    <section class="card" aria-labelledby="schedule-form-title">
+      <div class="card-head">
+        <h2 id="schedule-form-title">{name === null ? 'New schedule' : `Edit schedule ${name}`}</h2>
+        <button type="button" class="btn small" onClick={() => onJSON(out())}>Edit as JSON</button>
+      </div>
+      <form class="form wide" onSubmit={save}>
+        <div class="row wrap">
+          <div class="field"><label for="schedule-name">Name</label><input id="schedule-name" required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="every-minute" /></div>
+          <div class="field grow"><label for="schedule-description">Description (optional)</label><input id="schedule-description" value={body.description ?? ''} onInput={(e) => set('description', e.currentTarget.value)} /></div>
+          <div class="field"><label for="schedule-lateness">Max lateness (optional)</label><input id="schedule-lateness" value={body.max_lateness ?? ''} onInput={(e) => set('max_lateness', e.currentTarget.value)} placeholder="half the period" /></div>
+        </div>
+        <fieldset class="picker">
+          <legend>Intervals: runs at start + k × period</legend>
+          {intervals.map((iv, i) => (
+            <div key={i} class="row wrap">
+              <div class="field"><label for={`schedule-period-${i}`}>Every</label><input id={`schedule-period-${i}`} required value={iv.period ?? ''} onInput={(e) => setInterval_(i, { ...iv, period: e.currentTarget.value })} placeholder="1m" /></div>
+              <div class="field"><label for={`schedule-start-${i}`}>From (optional, RFC 3339)</label><input id={`schedule-start-${i}`} value={iv.start ?? ''} onInput={(e) => setInterval_(i, { ...iv, start: e.currentTarget.value })} placeholder="2025-01-06T08:00:00Z" /></div>
+              {intervals.length > 1 && <button type="button" class="btn small danger" onClick={() => setInterval_(i, null)}>Remove</button>}
+            </div>
+          ))}
+          <button type="button" class="btn small" onClick={() => set('intervals', [...intervals, { period: '1h' }])}>Add an interval</button>
+        </fieldset>
+        {err && <div class="error" role="alert">{err.message}</div>}
+        <div class="row">
+          <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+          <button type="button" class="btn" onClick={onCancel}>Cancel</button>
+        </div>
+      </form>
+    </section>
+  );
+}
