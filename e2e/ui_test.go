@@ -686,5 +686,17 @@ func TestUIPlugins(t *testing.T) {
 	clickText(ctx, "form.sub button[type=submit]", "Backtest")
 	waitJS(ctx, "the backtest's changes", `[...document.querySelectorAll('form.sub td .badge')].some(b => b.textContent.startsWith('critical'))`, 15*time.Second)
 	screenshot(ctx, "backtest")
+
+	// A new trend rule with its form, backtested before it is saved.
+	clickText(ctx, "button", "New")
+	typeText(ctx, "#trend-name", "uitrend2")
+	setField(ctx, "#trend-selector", `prophasis_value{plugin="uidisk"}`)
+	setField(ctx, "#trend-window", "10m")
+	setField(ctx, "#trend-interval", "1m")
+	setField(ctx, "#trend-expr", `last(window) > 90 ? "major" : "ok"`)
+	clickText(ctx, "button", "Backtest these fields")
+	waitJS(ctx, "the unsaved rule's changes", `[...document.querySelectorAll('.sub td .badge')].some(b => b.textContent.startsWith('major'))`, 15*time.Second)
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the new rule listed", uiFind("#main .list strong", "uitrend2"), 15*time.Second)
 	noPageErrors(ctx)
 }

@@ -5,6 +5,7 @@
 import { useState } from 'preact/hooks';
 import * as api from '../api';
 import { useFetch } from '../components';
+import { TrendBacktest } from './plugins';
 
 type Entity = Record<string, any>;
 
@@ -444,6 +445,63 @@ export function ScheduleForm({ name, initial, onCancel, onSaved, onJSON }: { nam
           ))}
           <button type="button" class="btn small" onClick={() => set('intervals', [...intervals, { period: '1h' }])}>Add an interval</button>
         </fieldset>
+        {err && <div class="error" role="alert">{err.message}</div>}
+        <div class="row">
+          <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+          <button type="button" class="btn" onClick={onCancel}>Cancel</button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+// TrendRuleForm: a trend rule's selector, window, interval and expression,
+// with a backtest of the fields as they are (not saved) over stored data.
+export function TrendRuleForm({ name, initial, onCancel, onSaved, onJSON }: { name: string | null; initial: Entity; onCancel: () => void; onSaved: () => void; onJSON: (body: Entity) => void }) {
+  const [body, setBody] = useState<Entity>(() => ({
+    selector: 'prophasis_value{plugin="disk"}', window: '6h', interval: '5m',
+    expr: 'timeleft(window, 100) < duration("24h") ? "critical" : "ok"', ...initial, name: name === null ? '' : initial.name,
+  }));
+  const [err, setErr] = useState<api.ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
+  const out = (): Entity => {
+    const o: Entity = { ...body };
+    for (const k of ['description', 'interval']) if (!o[k]) delete o[k];
+    if (!o.disabled) delete o.disabled;
+    return o;
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setErr(null); setBusy(true);
+    try {
+      if (name === null) await api.post('/manage/v1/trend-rules', out());
+      else await api.put(`/manage/v1/trend-rules/${encodeURIComponent(name)}`, out());
+      onSaved();
+    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
+  };
+  return (
+    <section class="card" aria-labelledby="trend-form-title">
+      <div class="card-head">
+        <h2 id="trend-form-title">{name === null ? 'New trend rule' : `Edit trend rule ${name}`}</h2>
+        <button type="button" class="btn small" onClick={() => onJSON(out())}>Edit as JSON</button>
+      </div>
+      <form class="form wide" onSubmit={save}>
+        <div class="row wrap">
+          <div class="field"><label for="trend-name">Name</label><input id="trend-name" required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="disk-full" /></div>
+          <div class="field grow"><label for="trend-description">Description (optional)</label><input id="trend-description" value={body.description ?? ''} onInput={(e) => set('description', e.currentTarget.value)} /></div>
+        </div>
+        <div class="row wrap">
+          <div class="field grow"><label for="trend-selector">Series (a PromQL selector)</label><input id="trend-selector" class="mono" required value={body.selector ?? ''} onInput={(e) => set('selector', e.currentTarget.value)} /></div>
+          <div class="field"><label for="trend-window">Window</label><input id="trend-window" required value={body.window ?? ''} onInput={(e) => set('window', e.currentTarget.value)} placeholder="6h" /></div>
+          <div class="field"><label for="trend-interval">Every</label><input id="trend-interval" value={body.interval ?? ''} onInput={(e) => set('interval', e.currentTarget.value)} placeholder="5m" /></div>
+        </div>
+        <div class="field">
+          <label for="trend-expr">Expression (docs/trend-rules.md), yielding a state</label>
+          <textarea id="trend-expr" class="mono" rows={4} spellcheck={false} required value={body.expr ?? ''} onInput={(e) => set('expr', e.currentTarget.value)} />
+        </div>
+        <label class="check"><input type="checkbox" checked={!!body.disabled} onChange={(e) => set('disabled', e.currentTarget.checked)} /> Disabled</label>
+        <TrendBacktest name={name ?? ''} rule={out} />
         {err && <div class="error" role="alert">{err.message}</div>}
         <div class="row">
           <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>

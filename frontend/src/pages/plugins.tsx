@@ -158,7 +158,9 @@ interface Change { labels?: Record<string, string>; at: number | string; from: s
 
 // TrendBacktest shows when a saved trend rule would have changed state over
 // the stored data of the last day or week (POST /manage/v1/trend-rules/backtest).
-export function TrendBacktest({ name }: { name: string }) {
+// With rule (an unsaved rule's fields) instead of name it backtests those,
+// inside another form (so it is a group with a button, not a form).
+export function TrendBacktest({ name, rule }: { name: string; rule?: () => Record<string, unknown> }) {
   const [days, setDays] = useState('7');
   const [res, setRes] = useState<{ changes: Change[]; step?: string } | null>(null);
   const [err, setErr] = useState<api.ApiError | null>(null);
@@ -168,12 +170,14 @@ export function TrendBacktest({ name }: { name: string }) {
     setBusy(true); setErr(null);
     try {
       const from = Math.floor(Date.now() / 1000) - Number(days) * 86400;
-      setRes(await api.post<{ changes: Change[]; step?: string }>('/manage/v1/trend-rules/backtest', { name, from: String(from) }));
+      const what = rule ? { rule: rule() } : { name };
+      setRes(await api.post<{ changes: Change[]; step?: string }>('/manage/v1/trend-rules/backtest', { ...what, from: String(from) }));
     } catch (x) { setErr(x as api.ApiError); setRes(null); } finally { setBusy(false); }
   };
-  const id = `bt-${name}`.replace(/[^\w-]/g, '_');
+  const id = `bt-${name || 'new'}`.replace(/[^\w-]/g, '_');
+  const Wrap = rule ? 'div' : 'form';
   return (
-    <form class="sub" onSubmit={run} aria-label={`backtest ${name}`}>
+    <Wrap class="sub" onSubmit={rule ? undefined : run} role={rule ? 'group' : undefined} aria-label={`backtest ${name || 'this rule'}`}>
       <div class="row wrap">
         <div class="field">
           <label for={`${id}-days`}>Over the last</label>
@@ -181,7 +185,7 @@ export function TrendBacktest({ name }: { name: string }) {
             <option value="1">day</option><option value="7">week</option><option value="30">30 days</option>
           </select>
         </div>
-        <button type="submit" class="btn primary small" disabled={busy}>{busy ? 'Running…' : 'Backtest'}</button>
+        <button type={rule ? 'button' : 'submit'} class="btn primary small" disabled={busy} onClick={rule ? run : undefined}>{busy ? 'Running…' : rule ? 'Backtest these fields' : 'Backtest'}</button>
       </div>
       <div role="alert">{err && <div class="field-error">{err.message}</div>}</div>
       {res && res.changes.length === 0 && <p class="muted small">No change of state in that time.</p>}
@@ -202,6 +206,6 @@ export function TrendBacktest({ name }: { name: string }) {
           </table>
         </div>
       )}
-    </form>
+    </Wrap>
   );
 }
