@@ -37,7 +37,7 @@ test: frontend ## all tests: unit, integration, end-to-end (the UI is built firs
 .PHONY: bench
 bench: frontend ## Go benchmarks of the hot paths, the UI's dashboard render in Chromium, then the whole-system comparison with Prometheus
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
-	PROPHASIS_UI_BENCH=1 $(GO) test -count=1 -run '^TestUIDashboardRenderBench$$' -v ./e2e/ | grep -E 'render|loaded|^(---|ok|FAIL)'
+	PROPHASIS_UI_BENCH=1 $(GO) test -count=1 -run '^TestUIDashboardRenderBench$$' -v ./e2e/
 	bash bench/run.sh
 
 .PHONY: fuzz-short
