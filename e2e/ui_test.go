@@ -604,6 +604,37 @@ func TestUIService(t *testing.T) {
 	waitJS(ctx, "web1 counted down", `[...document.querySelectorAll('#main .list li')].some(li => li.innerText.includes('host web1') && li.querySelector('.count-down'))`, 10*time.Second)
 	waitJS(ctx, "the group's count", `document.body.innerText.includes('1 of 2 up or impaired (needs 1)')`, 10*time.Second)
 	screenshot(ctx, "service")
+
+	// Another service made with its form: a bad member line is refused beside
+	// the field; it depends on the first and has a redundancy group.
+	navigate(ctx, srv.URL+"/config/services")
+	clickText(ctx, "button", "New")
+	typeText(ctx, "#service-name", "shop")
+	setField(ctx, "#service-deps", "service website\nrouter")
+	clickText(ctx, "button", "Add a redundancy group")
+	setField(ctx, "#service-g0-members", "host web1\nhost web2")
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the bad line's reason", `document.querySelector('#service-deps-err').textContent.includes('line 2')`, 5*time.Second)
+	setField(ctx, "#service-deps", "service website\nhost router")
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the service listed", uiFind("#main .list strong", "shop"), 15*time.Second)
+	shop := uiJSON[struct {
+		Dependencies     []struct{ Host, Service string }
+		RedundancyGroups []struct {
+			Name    string
+			K       int
+			Members []struct{ Host string }
+		} `json:"redundancy_groups"`
+	}](t, srv.mustJSON("GET", "/manage/v1/services/shop", nil))
+	deps := map[string]bool{}
+	for _, d := range shop.Dependencies {
+		deps[d.Host+"/"+d.Service] = true
+	}
+	if len(deps) != 2 || !deps["/website"] || !deps["router/"] || len(shop.RedundancyGroups) != 1 || len(shop.RedundancyGroups[0].Members) != 2 {
+		t.Errorf("service shop %+v", shop)
+	}
+	navigate(ctx, srv.URL+"/services/shop")
+	waitJS(ctx, "the member service", uiFind("#main .list a", "service website"), 30*time.Second)
 	noPageErrors(ctx)
 }
 

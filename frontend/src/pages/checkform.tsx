@@ -511,3 +511,115 @@ export function TrendRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
     </section>
   );
 }
+
+// Members of a service are written one per line: "host H", "check H C P"
+// (plugin P run by check C on host H), "service S", "trend R" or "trend R H".
+export function memberLine(m: Entity): string {
+  if (m.service) return `service ${m.service}`;
+  if (m.trend) return `trend ${m.trend}${m.host ? ` ${m.host}` : ''}`;
+  if (m.plugin) return `check ${m.host} ${m.check ?? ''} ${m.plugin}`;
+  return `host ${m.host}`;
+}
+
+export function parseMembers(text: string): Entity[] | string {
+  const out: Entity[] = [];
+  for (const [i, raw] of text.split('\n').entries()) {
+    const f = raw.trim().split(/\s+/).filter(Boolean);
+    if (f.length === 0) continue;
+    const bad = `line ${i + 1}: "${raw.trim()}" is not host H, check H C P, service S, trend R or trend R H`;
+    if (f[0] === 'host' && f.length === 2) out.push({ host: f[1] });
+    else if (f[0] === 'check' && f.length === 4) out.push({ host: f[1], check: f[2], plugin: f[3] });
+    else if (f[0] === 'service' && f.length === 2) out.push({ service: f[1] });
+    else if (f[0] === 'trend' && (f.length === 2 || f.length === 3)) out.push(f.length === 3 ? { trend: f[1], host: f[2] } : { trend: f[1] });
+    else return bad;
+  }
+  return out;
+}
+
+interface GroupDraft { name: string; k: string; members: string }
+
+// ServiceForm: a service's dependencies and redundancy groups; rules are
+// kept and edited as JSON.
+export function ServiceForm({ name, initial, onCancel, onSaved, onJSON }: { name: string | null; initial: Entity; onCancel: () => void; onSaved: () => void; onJSON: (body: Entity) => void }) {
+  const [svc, setSvc] = useState<string>(name === null ? '' : initial.name);
+  const [description, setDescription] = useState<string>(initial.description ?? '');
+  const [deps, setDeps] = useState<string>(((initial.dependencies ?? []) as Entity[]).map(memberLine).join('\n'));
+  const [groups, setGroups] = useState<GroupDraft[]>(((initial.redundancy_groups ?? []) as Entity[]).map((g) => ({ name: g.name, k: String(g.k), members: (g.members ?? []).map(memberLine).join('\n') })));
+  const [fieldErr, setFieldErr] = useState<Record<string, string>>({});
+  const [err, setErr] = useState<api.ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const build = (): Entity | null => {
+    const errs: Record<string, string> = {};
+    const o: Entity = { ...initial, name: svc };
+    delete o.id; delete o.created_at; delete o.updated_at;
+    if (description) o.description = description; else delete o.description;
+    const d = parseMembers(deps);
+    if (typeof d === 'string') errs.deps = d; else if (d.length) o.dependencies = d; else delete o.dependencies;
+    const rg: Entity[] = [];
+    groups.forEach((g, i) => {
+      const m = parseMembers(g.members);
+      if (typeof m === 'string') errs[`g${i}`] = m;
+      else rg.push({ name: g.name, k: Number(g.k), members: m });
+    });
+    if (rg.length) o.redundancy_groups = rg; else delete o.redundancy_groups;
+    setFieldErr(errs);
+    return Object.keys(errs).length ? null : o;
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const o = build();
+    if (!o) return;
+    setErr(null); setBusy(true);
+    try {
+      if (name === null) await api.post('/manage/v1/services', o);
+      else await api.put(`/manage/v1/services/${encodeURIComponent(name)}`, o);
+      onSaved();
+    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
+  };
+  const setGroup = (i: number, g: GroupDraft | null) => {
+    const xs = groups.slice();
+    if (g) xs[i] = g; else xs.splice(i, 1);
+    setGroups(xs);
+  };
+  return (
+    <section class="card" aria-labelledby="service-form-title">
+      <div class="card-head">
+        <h2 id="service-form-title">{name === null ? 'New service' : `Edit service ${name}`}</h2>
+        <button type="button" class="btn small" onClick={() => { const o = build(); if (o) onJSON(o); }}>Edit as JSON</button>
+      </div>
+      <form class="form wide" onSubmit={save}>
+        <div class="row wrap">
+          <div class="field"><label for="service-name">Name</label><input id="service-name" required value={svc} onInput={(e) => setSvc(e.currentTarget.value)} placeholder="website" /></div>
+          <div class="field grow"><label for="service-description">Description (optional)</label><input id="service-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} /></div>
+        </div>
+        <p class="small muted">Members, one per line: <code>host web1</code>, <code>check web1 res load</code> (host, check, plugin), <code>service database</code>, <code>trend disk.fill</code> or <code>trend disk.fill db1</code>.</p>
+        <div class="field">
+          <label for="service-deps">Dependencies (each must be up)</label>
+          <textarea id="service-deps" class="mono" rows={3} value={deps} onInput={(e) => setDeps(e.currentTarget.value)} aria-invalid={fieldErr.deps ? true : undefined} aria-describedby="service-deps-err" />
+          <div id="service-deps-err" role="alert">{fieldErr.deps && <div class="field-error">{fieldErr.deps}</div>}</div>
+        </div>
+        {groups.map((g, i) => (
+          <fieldset key={i} class="picker">
+            <legend>Redundancy group</legend>
+            <div class="row wrap">
+              <div class="field"><label for={`service-g${i}-name`}>Name</label><input id={`service-g${i}-name`} required value={g.name} onInput={(e) => setGroup(i, { ...g, name: e.currentTarget.value })} /></div>
+              <div class="field"><label for={`service-g${i}-k`}>At least this many up</label><input id={`service-g${i}-k`} type="number" min="1" required value={g.k} onInput={(e) => setGroup(i, { ...g, k: e.currentTarget.value })} /></div>
+              <button type="button" class="btn small danger" onClick={() => setGroup(i, null)}>Remove group</button>
+            </div>
+            <div class="field">
+              <label for={`service-g${i}-members`}>Members</label>
+              <textarea id={`service-g${i}-members`} class="mono" rows={3} value={g.members} onInput={(e) => setGroup(i, { ...g, members: e.currentTarget.value })} aria-describedby={`service-g${i}-err`} />
+              <div id={`service-g${i}-err`} role="alert">{fieldErr[`g${i}`] && <div class="field-error">{fieldErr[`g${i}`]}</div>}</div>
+            </div>
+          </fieldset>
+        ))}
+        <div><button type="button" class="btn small" onClick={() => setGroups([...groups, { name: `group${groups.length + 1}`, k: '1', members: '' }])}>Add a redundancy group</button></div>
+        {err && <div class="error" role="alert">{err.message}</div>}
+        <div class="row">
+          <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
+          <button type="button" class="btn" onClick={onCancel}>Cancel</button>
+        </div>
+      </form>
+    </section>
+  );
+}

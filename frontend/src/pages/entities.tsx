@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import * as api from '../api';
 import { CopyButton, ErrorBox, Loading, Section, useFetch, useIsAdmin } from '../components';
 import { fmtAgo, fmtTime } from '../util';
-import { AlertRuleForm, CheckForm, GroupForm, ScheduleForm, SilenceForm, TrendRuleForm, UserForm } from './checkform';
+import { AlertRuleForm, CheckForm, GroupForm, ScheduleForm, ServiceForm, SilenceForm, TrendRuleForm, UserForm } from './checkform';
 import { ClassifierTest, PackageUpload, PluginVersions, TrendBacktest } from './plugins';
 
 type Entity = Record<string, any>;
@@ -80,7 +80,7 @@ export const KINDS: Record<string, Kind> = {
 };
 
 // The kinds with a form of their own (the others are edited as JSON).
-const FORMS = ['checks', 'silences', 'groups', 'users', 'alert-rules', 'schedules', 'trend-rules'];
+const FORMS = ['checks', 'silences', 'groups', 'users', 'alert-rules', 'schedules', 'trend-rules', 'services'];
 
 function bodyOf(kind: Kind, e: Entity): Entity {
   const out: Entity = {};
@@ -162,6 +162,16 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
       )}
       {editing && kindKey === 'trend-rules' && !editing.json && (
         <TrendRuleForm
+          key={editing.name ?? ''}
+          name={editing.name}
+          initial={editing.body}
+          onCancel={() => setEditing(null)}
+          onSaved={() => { setEditing(null); items.reload(); }}
+          onJSON={(body) => setEditing({ ...editing, body, json: true })}
+        />
+      )}
+      {editing && kindKey === 'services' && !editing.json && (
+        <ServiceForm
           key={editing.name ?? ''}
           name={editing.name}
           initial={editing.body}
