@@ -45,7 +45,7 @@ export function Overview() {
       )}
       <div class="grid-2">
         <Section title="Hosts" id="ov-hosts">
-          {s && shownHosts.length === 0 && <p class="muted">{needle ? 'No host matches.' : 'No hosts yet. Add one under Configuration.'}</p>}
+          {s && shownHosts.length === 0 && <p class="muted">{needle ? 'No host matches.' : <>No host has reported yet: hosts show here once their agent sends results. <a href="/config/hosts">Add or enrol a host</a>.</>}</p>}
           <ul class="list">
             {shownHosts.map((h) => (
               <li key={h.host} class="row">
