@@ -25,6 +25,7 @@ type allowTransport struct {
 	streams        chan net.Conn
 	refusedPackets *metrics.Counter
 	refusedStreams *metrics.Counter
+	packetsFull    *metrics.Counter
 	done           chan struct{}
 	once           sync.Once
 	// dialFrom, when set, is the source address of outgoing streams: the
@@ -42,11 +43,15 @@ func (t *allowTransport) DialTimeout(addr string, timeout time.Duration) (net.Co
 	return d.Dial("tcp", addr)
 }
 
+// packetQueue is how many packets may wait for memberlist.
+const packetQueue = 1024
+
 func newAllowTransport(inner memberlist.Transport, allow Ranges, set *metrics.Set, node string) *allowTransport {
 	t := &allowTransport{
 		Transport:      inner,
 		allow:          allow,
-		packets:        make(chan *memberlist.Packet),
+		packets:        make(chan *memberlist.Packet, packetQueue),
+		packetsFull:    set.GetOrCreateCounter(`prophasis_mesh_packets_dropped_total{node="` + node + `",reason="queue_full"}`),
 		streams:        make(chan net.Conn),
 		refusedPackets: set.GetOrCreateCounter(`prophasis_mesh_refused_total{node="` + node + `",reason="packet_outside_allow"}`),
 		refusedStreams: set.GetOrCreateCounter(`prophasis_mesh_refused_total{node="` + node + `",reason="stream_outside_allow"}`),
@@ -77,10 +82,14 @@ func (t *allowTransport) forwardPackets() {
 				t.refusedPackets.Inc()
 				continue
 			}
+			// Never block: a packet memberlist cannot take now is dropped,
+			// as the kernel drops UDP it cannot queue. Blocking here would
+			// block the sender's transport (and, on memberlist's in-memory
+			// network, can deadlock two nodes acking each other).
 			select {
 			case t.packets <- p:
-			case <-t.done:
-				return
+			default:
+				t.packetsFull.Inc()
 			}
 		}
 	}

@@ -105,7 +105,7 @@ func (d *delegate) NotifyMsg(b []byte) {
 		// Relay it: the copy names this node. (Queued without m.mu: the
 		// queue asks memberlist for the member count, and memberlist
 		// calls NotifyJoin, which takes m.mu, with its node lock held.)
-		m.queue.QueueBroadcast(&statusBroadcast{host: s.Host, msg: envelope(m.opts.Name, sb)})
+		m.relay.QueueBroadcast(&statusBroadcast{host: s.Host, msg: envelope(m.opts.Name, sb)})
 	}
 }
 
@@ -125,9 +125,17 @@ func (m *Mesh) accept(s Status, via string) bool {
 	return false
 }
 
-// GetBroadcasts hands memberlist the queued statuses.
+// GetBroadcasts hands memberlist the queued statuses: this node's own
+// first, then relayed ones in the space left.
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
-	return d.queue.GetBroadcasts(overhead, limit)
+	out := d.queue.GetBroadcasts(overhead, limit)
+	for _, b := range out {
+		limit -= overhead + len(b)
+	}
+	if d.relay != nil && limit > overhead {
+		out = append(out, d.relay.GetBroadcasts(overhead, limit)...)
+	}
+	return out
 }
 
 // LocalState is every host's latest status on join, a digest otherwise.
@@ -207,7 +215,7 @@ func (m *Mesh) mergeState(buf []byte) {
 	// What was new here is probably new to others too (a node that just
 	// joined, say): gossip it on. Not under m.mu: see NotifyMsg.
 	for _, b := range relay {
-		m.queue.QueueBroadcast(b)
+		m.relay.QueueBroadcast(b)
 	}
 }
 

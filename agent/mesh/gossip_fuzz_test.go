@@ -22,7 +22,7 @@ func FuzzGossipMessages(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.queue = newQueueForTest()
+		m.queue, m.relay = newQueueForTest(), newQueueForTest()
 		d := (*delegate)(m)
 		d.NotifyMsg(b)
 		d.MergeRemoteState(b, false)

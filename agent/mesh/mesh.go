@@ -90,8 +90,12 @@ type Mesh struct {
 	// members lists the peers memberlist has alive (replaced in tests).
 	members func() []member
 
-	ml    *memberlist.Memberlist
-	queue *memberlist.TransmitLimitedQueue
+	ml *memberlist.Memberlist
+	// queue holds this node's own statuses, retransmitted memberlist's
+	// usual RetransmitMult × log N times; relay holds the statuses it
+	// passes on, retransmitted half as often: every node relays, so the
+	// epidemic needs less from each (the digest repairs what is missed).
+	queue, relay *memberlist.TransmitLimitedQueue
 
 	mu       sync.Mutex
 	table    *peers
@@ -245,6 +249,7 @@ func (m *Mesh) memberlistConfig() (*memberlist.Config, error) {
 		m.opts.tune(conf)
 	}
 	m.queue = &memberlist.TransmitLimitedQueue{NumNodes: m.numMembers, RetransmitMult: conf.RetransmitMult}
+	m.relay = &memberlist.TransmitLimitedQueue{NumNodes: m.numMembers, RetransmitMult: max(conf.RetransmitMult/2, 1)}
 	inner := m.opts.transport
 	if inner == nil {
 		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
