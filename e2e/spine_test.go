@@ -60,6 +60,22 @@ func TestServerSpine(t *testing.T) {
 	if !strings.Contains(s.Log(), "admin.token") || strings.Contains(s.Log(), s.Token) {
 		t.Fatalf("log must name the token file and never the token:\n%s", s.Log())
 	}
+	// And the admin's password, to log in to the web UI with.
+	pw, err := os.ReadFile(filepath.Join(s.DataDir, "admin.password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(filepath.Join(s.DataDir, "admin.password")); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin.password mode %v, want 0600", fi.Mode().Perm())
+	}
+	password := strings.TrimSpace(string(pw))
+	if len(password) < 16 || strings.Contains(s.Log(), password) {
+		t.Fatalf("admin password %d characters, or in the log", len(password))
+	}
+	login, _ := json.Marshal(map[string]string{"user": "admin", "password": password})
+	if code, body := s.do("POST", "/manage/v1/session", "application/json", bytes.NewReader(login)); code != 200 || !strings.Contains(string(body), `"role":"admin"`) {
+		t.Fatalf("login with the first start's password: %d %s", code, body)
+	}
 
 	now := time.Now().Truncate(time.Second)
 	var results []wire.Result

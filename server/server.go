@@ -7,7 +7,9 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -87,9 +89,13 @@ func Defaults() Options {
 	}
 }
 
-// AdminTokenFile is the name, in the data directory, of the file the first
-// start writes the admin API token to.
-const AdminTokenFile = "admin.token"
+// AdminTokenFile and AdminPasswordFile are the names, in the data
+// directory, of the files the first start writes the admin API token and
+// the admin user's password to.
+const (
+	AdminTokenFile    = "admin.token"
+	AdminPasswordFile = "admin.password"
+)
 
 // Run starts the server and blocks until ctx is done or a part fails, then
 // shuts everything down in reverse order: the HTTP server drains in-flight
@@ -314,8 +320,10 @@ func newRegistry(ctx context.Context, st store.Store, pkgs *plugins.Packages, ke
 	return registry, nil
 }
 
-// bootstrap creates the admin user and token on the first start and writes
-// the token to DATA/admin.token, readable by the owner only.
+// bootstrap creates the admin user, its API token and a password on the
+// first start, and writes the token to DATA/admin.token and the password to
+// DATA/admin.password, readable by the owner only: the token for scripts,
+// the password to log in to the web UI (change it there).
 func bootstrap(ctx context.Context, st store.Store, dataDir string, logger *slog.Logger) error {
 	token, created, err := st.Bootstrap(ctx)
 	if err != nil {
@@ -328,8 +336,20 @@ func bootstrap(ctx context.Context, st store.Store, dataDir string, logger *slog
 	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write admin token: %w", err)
 	}
-	// The path, never the token: secrets stay out of logs.
-	logger.Info("first start: created user admin and an admin API token", "token_file", path)
+	var raw [15]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return fmt.Errorf("admin password: %w", err)
+	}
+	password := base64.RawURLEncoding.EncodeToString(raw[:]) // 20 characters
+	if _, err := st.UpdateUser(ctx, "admin", store.UserSpec{Password: password}); err != nil {
+		return fmt.Errorf("admin password: %w", err)
+	}
+	pwPath := filepath.Join(dataDir, AdminPasswordFile)
+	if err := os.WriteFile(pwPath, []byte(password+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write admin password: %w", err)
+	}
+	// The paths, never the secrets: they stay out of logs.
+	logger.Info("first start: created user admin, its API token and password", "token_file", path, "password_file", pwPath)
 	return nil
 }
 
