@@ -26,7 +26,8 @@ type allowTransport struct {
 	refusedPackets *metrics.Counter
 	refusedStreams *metrics.Counter
 	packetsFull    *metrics.Counter
-	done           chan struct{}
+	done           chan struct{} // closed at Shutdown: stop delivering
+	drained        chan struct{} // closed after the inner transport shut down
 	once           sync.Once
 	// dialFrom, when set, is the source address of outgoing streams: the
 	// bind address, so that peers see (and allow) the address this node
@@ -56,6 +57,7 @@ func newAllowTransport(inner memberlist.Transport, allow Ranges, set *metrics.Se
 		refusedPackets: set.GetOrCreateCounter(`prophasis_mesh_refused_total{node="` + node + `",reason="packet_outside_allow"}`),
 		refusedStreams: set.GetOrCreateCounter(`prophasis_mesh_refused_total{node="` + node + `",reason="stream_outside_allow"}`),
 		done:           make(chan struct{}),
+		drained:        make(chan struct{}),
 	}
 	go t.forwardPackets()
 	go t.forwardStreams()
@@ -71,13 +73,28 @@ func (t *allowTransport) allowed(addr net.Addr) bool {
 	return err == nil && t.allow.Contains(ap.Addr())
 }
 
+func (t *allowTransport) closing() bool {
+	select {
+	case <-t.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// forwardPackets keeps reading the inner transport until it has shut down
+// (its listener blocks on an unread channel, and its Shutdown waits for
+// the listener), delivering nothing once Shutdown began.
 func (t *allowTransport) forwardPackets() {
 	in := t.Transport.PacketCh()
 	for {
 		select {
-		case <-t.done:
+		case <-t.drained:
 			return
 		case p := <-in:
+			if t.closing() {
+				continue
+			}
 			if !t.allowed(p.From) {
 				t.refusedPackets.Inc()
 				continue
@@ -99,9 +116,13 @@ func (t *allowTransport) forwardStreams() {
 	in := t.Transport.StreamCh()
 	for {
 		select {
-		case <-t.done:
+		case <-t.drained:
 			return
 		case c := <-in:
+			if t.closing() {
+				_ = c.Close()
+				continue
+			}
 			if !t.allowed(c.RemoteAddr()) {
 				t.refusedStreams.Inc()
 				_ = c.Close()
@@ -111,7 +132,6 @@ func (t *allowTransport) forwardStreams() {
 			case t.streams <- c:
 			case <-t.done:
 				_ = c.Close()
-				return
 			}
 		}
 	}
@@ -125,6 +145,11 @@ func (t *allowTransport) StreamCh() <-chan net.Conn { return t.streams }
 
 // Shutdown stops forwarding and shuts the wrapped transport down.
 func (t *allowTransport) Shutdown() error {
-	t.once.Do(func() { close(t.done) })
-	return t.Transport.Shutdown()
+	var err error
+	t.once.Do(func() {
+		close(t.done)
+		err = t.Transport.Shutdown()
+		close(t.drained)
+	})
+	return err
 }
