@@ -48,7 +48,10 @@ func RunWithMesh(ctx context.Context, opts Options, mo *MeshOptions, logger *slo
 		mopts.StateFile = filepath.Join(opts.DataDir, "mesh.json")
 	}
 	mopts.Logger = logger
-	m, err := mesh.New(mopts, mesh.CollectStatus(collect.Default(), nil))
+	// The status shares the states of the checks this agent runs.
+	checks := &mesh.CheckStates{}
+	opts.OnResult = checks.SetResult
+	m, err := mesh.New(mopts, mesh.CollectStatus(collect.Default(), checks))
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,9 @@ type Options struct {
 	// plugins/sign's text form, one per line): with it, the agent runs
 	// only plugin packages signed by one of them. "" checks hashes only.
 	PluginKeysFile string
+	// OnResult, when set, sees every result as it is spooled (the mesh's
+	// status shares the checks' states); it must be quick.
+	OnResult func(wire.Result)
 }
 
 type agent struct {
@@ -60,6 +63,7 @@ type agent struct {
 	pushBatch  int
 	// appended wakes the pusher when results arrive.
 	appended chan struct{}
+	onResult func(wire.Result)
 }
 
 // Run enrols if asked to, then runs the agent until ctx ends: it follows the
@@ -94,6 +98,7 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) error {
 	a := &agent{
 		dataDir: opts.DataDir, host: st.Host, logger: logger, cl: cl, sp: sp,
 		collectors: collect.Default(), pushBatch: opts.PushBatch, appended: make(chan struct{}, 1),
+		onResult: opts.OnResult,
 	}
 	if a.pushBatch <= 0 {
 		a.pushBatch = 500
@@ -186,6 +191,9 @@ func (a *agent) due(ev schedule.Event) {
 
 // spool appends a result to the spool and wakes the pusher.
 func (a *agent) spool(r wire.Result) {
+	if a.onResult != nil {
+		a.onResult(r)
+	}
 	if err := a.sp.Append(r); err != nil {
 		a.logger.Error("result lost: spool refused it", "check", r.Check, "plugin", r.Plugin, "err", err)
 		return
