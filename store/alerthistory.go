@@ -210,10 +210,11 @@ func (s *sqlStore) AppendAlertHistory(ctx context.Context, records []AlertRecord
 	if len(records) == 0 {
 		return nil
 	}
-	ids := make([]int64, len(records))
+	var ids []int64
 	err := s.writeData(ctx, func(tx *sql.Tx) error {
-		return s.insertRows(ctx, tx, `INSERT INTO alert_history (time, alert_id, rule, host, subject, status, state, from_state,
-			reason, active_at, fired_at, resolved_at, notified, ack)`, "", 14, len(records),
+		var err error
+		ids, err = s.insertIDs(ctx, tx, `INSERT INTO alert_history (time, alert_id, rule, host, subject, status, state, from_state,
+			reason, active_at, fired_at, resolved_at, notified, ack)`, 14, len(records),
 			func(i int, dst []any) ([]any, error) {
 				r := &records[i]
 				subj, err := json.Marshal(r.Subject)
@@ -238,12 +239,8 @@ func (s *sqlStore) AppendAlertHistory(ctx context.Context, records []AlertRecord
 				}
 				return append(dst, r.Time, r.AlertID, r.Rule, r.Subject.Host, string(subj), r.Status, r.State, r.From,
 					r.Reason, r.ActiveAt, r.FiredAt, r.ResolvedAt, string(nb), ack), nil
-			},
-			func(first, count int, last int64) {
-				for k := range count {
-					ids[first+k] = last - int64(count-1-k)
-				}
 			})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("append alert history: %w", err)
@@ -256,15 +253,10 @@ func (s *sqlStore) AppendAlertHistory(ctx context.Context, records []AlertRecord
 
 // AlertHistory implements AlertHistoryStore.
 func (s *sqlStore) AlertHistory(ctx context.Context, q AlertHistoryQuery) ([]AlertRecord, error) {
-	limit, err := validLimit(q.Limit)
+	limit, f, err := recordQuery(q.Limit, q.Since, q.Until)
 	if err != nil {
 		return nil, err
 	}
-	if q.Until != 0 && q.Until < q.Since {
-		return nil, invalidf("since %d is after until %d", q.Since, q.Until)
-	}
-	var f recordFilter
-	f.timeRange(q.Since, q.Until)
 	f.eq("rule", q.Rule)
 	f.eq("host", q.Host)
 	f.eq("alert_id", q.AlertID)
@@ -313,19 +305,15 @@ func (s *sqlStore) AppendNotifications(ctx context.Context, records []Notificati
 	if len(records) == 0 {
 		return nil
 	}
-	ids := make([]int64, len(records))
+	var ids []int64
 	err := s.writeData(ctx, func(tx *sql.Tx) error {
-		return s.insertRows(ctx, tx, `INSERT INTO notifications (time, alert_id, rule, module, try, status, error, retry, payload)`,
-			"", 9, len(records),
+		var err error
+		ids, err = s.insertIDs(ctx, tx, `INSERT INTO notifications (time, alert_id, rule, module, try, status, error, retry, payload)`, 9, len(records),
 			func(i int, dst []any) ([]any, error) {
 				r := &records[i]
 				return append(dst, r.Time, r.AlertID, r.Rule, r.Module, r.Try, r.Status, r.Error, r.Retry, r.Payload), nil
-			},
-			func(first, count int, last int64) {
-				for k := range count {
-					ids[first+k] = last - int64(count-1-k)
-				}
 			})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("append notifications: %w", err)
@@ -338,15 +326,10 @@ func (s *sqlStore) AppendNotifications(ctx context.Context, records []Notificati
 
 // Notifications implements AlertHistoryStore.
 func (s *sqlStore) Notifications(ctx context.Context, q NotificationQuery) ([]NotificationRecord, error) {
-	limit, err := validLimit(q.Limit)
+	limit, f, err := recordQuery(q.Limit, q.Since, q.Until)
 	if err != nil {
 		return nil, err
 	}
-	if q.Until != 0 && q.Until < q.Since {
-		return nil, invalidf("since %d is after until %d", q.Since, q.Until)
-	}
-	var f recordFilter
-	f.timeRange(q.Since, q.Until)
 	f.eq("rule", q.Rule)
 	f.eq("module", q.Module)
 	f.eq("alert_id", q.AlertID)

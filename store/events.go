@@ -92,12 +92,11 @@ func (s *sqlStore) AppendEvents(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	ids := make([]int64, len(events))
+	var ids []int64
 	err := s.writeData(ctx, func(tx *sql.Tx) error {
-		// events.id is the rowid: the rows of one INSERT get consecutive
-		// ids ending at the last one inserted.
-		return s.insertRows(ctx, tx, `INSERT INTO events (time, kind, subject_kind, host, plugin, check_name, rule, service,
-			labels, from_state, to_state, reason)`, "", 12, len(events),
+		var err error
+		ids, err = s.insertIDs(ctx, tx, `INSERT INTO events (time, kind, subject_kind, host, plugin, check_name, rule, service,
+			labels, from_state, to_state, reason)`, 12, len(events),
 			func(i int, dst []any) ([]any, error) {
 				e := &events[i]
 				labels, err := e.Subject.labelsJSON()
@@ -106,12 +105,8 @@ func (s *sqlStore) AppendEvents(ctx context.Context, events []Event) error {
 				}
 				return append(dst, e.Time, e.Kind, e.Subject.Kind, e.Subject.Host, e.Subject.Plugin, e.Subject.Check,
 					e.Subject.Rule, e.Subject.Service, labels, e.From, e.To, e.Reason), nil
-			},
-			func(first, count int, last int64) {
-				for k := range count {
-					ids[first+k] = last - int64(count-1-k)
-				}
 			})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("append events: %w", err)
@@ -124,15 +119,10 @@ func (s *sqlStore) AppendEvents(ctx context.Context, events []Event) error {
 
 // Events implements EventStore.
 func (s *sqlStore) Events(ctx context.Context, q EventQuery) ([]Event, error) {
-	limit, err := validLimit(q.Limit)
+	limit, f, err := recordQuery(q.Limit, q.Since, q.Until)
 	if err != nil {
 		return nil, err
 	}
-	if q.Until != 0 && q.Until < q.Since {
-		return nil, invalidf("since %d is after until %d", q.Since, q.Until)
-	}
-	var f recordFilter
-	f.timeRange(q.Since, q.Until)
 	f.eq("host", q.Host)
 	f.eq("plugin", q.Plugin)
 	f.eq("check_name", q.Check)

@@ -99,3 +99,17 @@ func lastReturnedID(ctx context.Context, st *sql.Stmt, vals []any) (int64, error
 	}
 	return last, rows.Err()
 }
+
+// insertIDs is insertRows for records whose id is the table's row id: it
+// returns the ids of the n rows, in order (the rows of one INSERT get
+// consecutive ids ending at the last one inserted).
+func (s *sqlStore) insertIDs(ctx context.Context, tx *sql.Tx, head string, cols, n int,
+	args func(i int, dst []any) ([]any, error)) ([]int64, error) {
+	ids := make([]int64, n)
+	err := s.insertRows(ctx, tx, head, "", cols, n, args, func(first, count int, last int64) {
+		for k := range count {
+			ids[first+k] = last - int64(count-1-k)
+		}
+	})
+	return ids, err
+}

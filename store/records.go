@@ -46,6 +46,21 @@ func validLimit(limit int) (int, error) {
 	return limit, nil
 }
 
+// recordQuery checks a record query's limit (applying the default) and time
+// range, and returns the filter on that range.
+func recordQuery(limit int, since, until int64) (int, recordFilter, error) {
+	var f recordFilter
+	limit, err := validLimit(limit)
+	if err != nil {
+		return 0, f, err
+	}
+	if until != 0 && until < since {
+		return 0, f, invalidf("since %d is after until %d", since, until)
+	}
+	f.timeRange(since, until)
+	return limit, f, nil
+}
+
 // recordFilter builds the WHERE clause of an event or system log query:
 // the time range and equality on each non-empty column.
 type recordFilter struct {

@@ -109,25 +109,19 @@ func (s *sqlStore) AppendSystemLog(ctx context.Context, entries []LogEntry) erro
 	if len(entries) == 0 {
 		return nil
 	}
-	ids := make([]int64, len(entries))
 	msgs := make([]string, len(entries))
 	for i := range entries {
 		msgs[i] = strings.ToValidUTF8(truncateUTF8(entries[i].Message, MaxLogMessageBytes), "\uFFFD")
 	}
+	var ids []int64
 	err := s.writeData(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO system_log (time, level, component, host, plugin, check_name, message)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i := range entries {
-			e := &entries[i]
-			if err := stmt.QueryRowContext(ctx, e.Time, e.Level, e.Component, e.Host, e.Plugin, e.Check, msgs[i]).Scan(&ids[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		ids, err = s.insertIDs(ctx, tx, `INSERT INTO system_log (time, level, component, host, plugin, check_name, message)`, 7, len(entries),
+			func(i int, dst []any) ([]any, error) {
+				e := &entries[i]
+				return append(dst, e.Time, e.Level, e.Component, e.Host, e.Plugin, e.Check, msgs[i]), nil
+			})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("append system log: %w", err)
@@ -140,15 +134,10 @@ func (s *sqlStore) AppendSystemLog(ctx context.Context, entries []LogEntry) erro
 
 // SystemLog implements SystemLogStore.
 func (s *sqlStore) SystemLog(ctx context.Context, q LogQuery) ([]LogEntry, error) {
-	limit, err := validLimit(q.Limit)
+	limit, f, err := recordQuery(q.Limit, q.Since, q.Until)
 	if err != nil {
 		return nil, err
 	}
-	if q.Until != 0 && q.Until < q.Since {
-		return nil, invalidf("since %d is after until %d", q.Since, q.Until)
-	}
-	var f recordFilter
-	f.timeRange(q.Since, q.Until)
 	if q.Level != "" {
 		i := slices.Index(LogLevels, q.Level)
 		if i < 0 {
