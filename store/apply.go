@@ -17,7 +17,8 @@ type ConfigStore interface {
 	// is new, updates what changed and deletes hosts, groups, schedules,
 	// checks, services, alert rules, trend rules and silences that doc
 	// does not list (except the trend rules the plugins' current
-	// versions ship, which stay). It validates
+	// versions ship, which stay), and dashboards it does not list when it
+	// lists dashboards at all (doc.Dashboards not nil). It validates
 	// everything first (fields, unknown references, cycles) and on any
 	// error changes nothing. With dryRun it computes the diff and rolls
 	// back. Classifiers, trend rules and alert conditions it writes go through the store's
@@ -45,6 +46,7 @@ func (s *sqlStore) Export(ctx context.Context) (Document, error) {
 	clearMeta(doc.AlertRules)
 	clearMeta(doc.TrendRules)
 	clearMeta(doc.Silences)
+	clearMeta(doc.Dashboards)
 	return doc, nil
 }
 
@@ -80,6 +82,9 @@ func exportFrom(ctx context.Context, q querier) (Document, error) {
 		return doc, err
 	}
 	if doc.Silences, err = loadSilences(ctx, q, ""); err != nil {
+		return doc, err
+	}
+	if doc.Dashboards, err = loadDashboards(ctx, q, ""); err != nil {
 		return doc, err
 	}
 	return doc, nil
@@ -174,11 +179,19 @@ func (s *sqlStore) Apply(ctx context.Context, doc Document, dryRun bool) (Diff, 
 		if err != nil {
 			return err
 		}
+		// Dashboards only when the document lists them (see Document).
+		var goneDashboards []Dashboard
+		if doc.Dashboards != nil {
+			if goneDashboards, err = upsertKind(ctx, tx, r, s.checker, dashboardOps, cur.Dashboards, doc.Dashboards, now, &diff); err != nil {
+				return err
+			}
+		}
 
 		// Deletes: containers before members within a kind.
 		goneServices = orderByNames(goneServices, reversed(serviceGraph(cur.Services).topoOrder()))
 		goneGroups = orderByNames(goneGroups, reversed(groupGraph(cur.Groups).topoOrder()))
 		for _, del := range []func() error{
+			func() error { return deleteAll(ctx, tx, kindDashboard, goneDashboards, &diff) },
 			func() error { return deleteAll(ctx, tx, kindSilence, goneSilences, &diff) },
 			func() error { return deleteAll(ctx, tx, kindAlertRule, goneRules, &diff) },
 			func() error { return deleteAll(ctx, tx, kindService, goneServices, &diff) },

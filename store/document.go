@@ -32,6 +32,12 @@ type Document struct {
 	AlertRules []AlertRule `json:"alert_rules" yaml:"alert_rules,omitempty"`
 	TrendRules []TrendRule `json:"trend_rules" yaml:"trend_rules,omitempty"`
 	Silences   []Silence   `json:"silences" yaml:"silences,omitempty"`
+	// Dashboards, unlike the kinds above, are left as they are when the
+	// document does not list them (nil): they are mostly made in the web
+	// UI, and a configuration file written before dashboards existed must
+	// not delete them. A listed one, even `dashboards: []`, makes the
+	// store's dashboards match it.
+	Dashboards []Dashboard `json:"dashboards,omitempty" yaml:"dashboards,omitempty"`
 }
 
 // MaxDocumentBytes bounds a configuration document; it holds thousands of
@@ -187,6 +193,7 @@ func (d *Document) validate() error {
 	validateKind(&errs, kindAlertRule, d.AlertRules)
 	names[kindTrendRule] = validateKind(&errs, kindTrendRule, d.TrendRules)
 	validateKind(&errs, kindSilence, d.Silences)
+	validateKind(&errs, kindDashboard, d.Dashboards)
 
 	checkRefs := func(k kind, name string, refs []ref) {
 		for _, r := range refs {

@@ -43,6 +43,8 @@ const (
 	kindService   kind = "service"
 	kindAlertRule kind = "alert_rule"
 	kindSilence   kind = "silence"
+	// kindDashboard refers to nothing and nothing refers to it.
+	kindDashboard kind = "dashboard"
 	// kindAlertModule is not part of configuration documents (its
 	// settings hold secrets): like plugins, the modules a document's
 	// alert rules name must exist on the server.
@@ -50,7 +52,7 @@ const (
 )
 
 // kindOrder is the order of kinds in a rendered diff.
-var kindOrder = []kind{kindHost, kindGroup, kindPlugin, kindSchedule, kindCheck, kindService, kindAlertRule, kindTrendRule, kindSilence}
+var kindOrder = []kind{kindHost, kindGroup, kindPlugin, kindSchedule, kindCheck, kindService, kindAlertRule, kindTrendRule, kindSilence, kindDashboard}
 
 // tableOf is the table holding each kind's rows. The values are constants,
 // never user input, so concatenating them into SQL is safe.
@@ -65,6 +67,7 @@ var tableOf = map[kind]string{
 	kindTrendRule:   "trend_rules",
 	kindAlertModule: "alert_modules",
 	kindSilence:     "silences",
+	kindDashboard:   "dashboards",
 }
 
 // ref is a reference by name from one entity to another.

@@ -117,6 +117,7 @@ type Store interface {
 	ServiceStore
 	AlertRuleStore
 	SilenceStore
+	DashboardStore
 	AlertModuleStore
 	TrendRuleStore
 	UserStore

@@ -1,6 +1,6 @@
 // Package manage is the management REST API of Prophasis: create, read,
 // update and delete hosts, host groups, plugins, schedules, checks, services,
-// alert rules, trend rules, silences, alert modules (secrets redacted),
+// alert rules, trend rules, silences, dashboards, alert modules (secrets redacted),
 // plugin versions (upload, list with the hosts running each, rollback,
 // delete), users and API tokens; read the message log, the rules engine's events and
 // the system log; apply and export the configuration as one document
@@ -158,6 +158,7 @@ func Register(g *gin.RouterGroup, d Deps) {
 	// silences and alert modules are written by admins only.
 	registerSilences(g, h, read, write)
 	registerAlertModules(g, h, read, write)
+	registerDashboards(g, h, read, write)
 	g.GET("/alerts", read, h.listAlerts)
 	g.GET("/acks", read, h.listAcks)
 	g.POST("/acks", write, h.acknowledge)
