@@ -35,6 +35,11 @@ type Options struct {
 	Host string
 	// PluginUser runs plugins when the agent is root (default nobody).
 	PluginUser string
+	// DropTo, when the agent starts as root, is the unprivileged user it
+	// becomes (with that user's groups) as Run starts, after RunWithMesh
+	// has bound its ports; the data directory is given to that user. ""
+	// keeps the agent's identity (tests, and agents not started as root).
+	DropTo string
 	// Version is the agent's version, reported at enrolment.
 	Version string
 	// PushBatch bounds one push (default 500 results).
@@ -73,6 +78,11 @@ type agent struct {
 func Run(ctx context.Context, opts Options, logger *slog.Logger) error {
 	if opts.DataDir == "" {
 		return errors.New("no data directory")
+	}
+	if opts.DropTo != "" {
+		if err := dropPrivileges(opts.DropTo, opts.DataDir, logger); err != nil {
+			return err
+		}
 	}
 	st, err := loadState(opts.DataDir)
 	if opts.EnrollToken != "" {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,7 @@ type agentProc struct {
 func startAgent(t *testing.T, args ...string) *agentProc {
 	t.Helper()
 	a := &agentProc{done: make(chan error, 1)}
+	openDataDirParents(t, args)
 	a.cmd = exec.Command(filepath.Join(binDir, "prophasis-agent"), args...)
 	stderr, err := a.cmd.StderrPipe()
 	if err != nil {
@@ -53,6 +55,28 @@ func startAgent(t *testing.T, args ...string) *agentProc {
 		}
 	})
 	return a
+}
+
+// openDataDirParents lets the agent's unprivileged user (--user, default
+// nobody; a root agent drops to it) pass through the test's temporary
+// directories to its data directory, as it can through /var/lib: t.TempDir
+// makes them 0700. Listing them stays closed (0711).
+func openDataDirParents(t *testing.T, args []string) {
+	t.Helper()
+	i := slices.Index(args, "--data-dir")
+	if i < 0 || i+1 >= len(args) {
+		return
+	}
+	tmp := filepath.Clean(os.TempDir())
+	for dir := filepath.Dir(filepath.Clean(args[i+1])); strings.HasPrefix(dir, tmp+"/"); dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			continue // not made yet: the agent makes it
+		}
+		if err := os.Chmod(dir, fi.Mode().Perm()|0o011); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func (a *agentProc) Log() string {

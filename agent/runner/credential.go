@@ -7,9 +7,11 @@ import (
 	"syscall"
 )
 
-// lookupCredential returns the uid, gid and supplementary groups plugins run
-// with when the agent is root. Root itself is refused.
-func lookupCredential(name string) (*syscall.Credential, error) {
+// LookupCredential returns the uid, gid and supplementary groups of an
+// unprivileged user: the one plugins run as when the agent is root, and the
+// one the agent drops to (agent.Options.DropTo). Root, and any user in
+// group 0, is refused.
+func LookupCredential(name string) (*syscall.Credential, error) {
 	u, err := user.Lookup(name)
 	if err != nil {
 		return nil, fmt.Errorf("look up user %q: %w", name, err)
@@ -23,7 +25,7 @@ func lookupCredential(name string) (*syscall.Credential, error) {
 		return nil, fmt.Errorf("user %q: gid %q: %w", name, u.Gid, err)
 	}
 	if uid == 0 || gid == 0 {
-		return nil, fmt.Errorf("user %q is root or in group 0; plugins must run unprivileged", name)
+		return nil, fmt.Errorf("user %q is root or in group 0; it must be unprivileged", name)
 	}
 	gids, err := u.GroupIds()
 	if err != nil {
@@ -36,8 +38,8 @@ func lookupCredential(name string) (*syscall.Credential, error) {
 			return nil, fmt.Errorf("user %q: group %q: %w", name, g, err)
 		}
 		if n == 0 {
-			// A plugin user in the root group could read what root's group may.
-			return nil, fmt.Errorf("user %q is in group 0; plugins must run unprivileged", name)
+			// A user in the root group could read what root's group may.
+			return nil, fmt.Errorf("user %q is in group 0; it must be unprivileged", name)
 		}
 		cred.Groups = append(cred.Groups, uint32(n))
 	}

@@ -104,7 +104,7 @@ func NewExecutor(userName string, outputCap int, logger *slog.Logger) (*Executor
 	}
 	x := &Executor{logger: logger, outputCap: cmp.Or(outputCap, DefaultOutputCap)}
 	if os.Geteuid() == 0 {
-		cred, err := lookupCredential(cmp.Or(userName, "nobody"))
+		cred, err := LookupCredential(cmp.Or(userName, "nobody"))
 		if err != nil {
 			return nil, fmt.Errorf("plugin user: %w", err)
 		}

@@ -38,7 +38,7 @@ func main() {
 	fs.StringVar(&opts.CASHA256, "ca-sha256", "", "fingerprint of the server's CA, checked before trusting it at enrolment")
 	fs.BoolVar(&opts.AllowHTTP, "allow-http", false, "allow a plain http:// server: credentials and results cross the network unencrypted")
 	fs.StringVar(&opts.Host, "host", "", "name to enrol as (default: the hostname; the enrolment token decides)")
-	fs.StringVar(&opts.PluginUser, "user", "nobody", "user plugins run as when the agent runs as root")
+	fs.StringVar(&opts.PluginUser, "user", "nobody", "started as root, the agent becomes this unprivileged user (and its groups) once its ports are bound, and runs plugins as it; the data directory is given to it")
 	fs.StringVar(&opts.PluginKeysFile, "plugin-keys", "", "file of trusted public keys (one per line): run only plugin packages signed by one of them")
 	var mo agent.MeshOptions
 	meshOn := fs.Bool("mesh", false, "join the agent mesh: gossip this host's status with peers and keep theirs (docs/mesh.md)")
@@ -78,6 +78,7 @@ func main() {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 	opts.Version = version
+	opts.DropTo = opts.PluginUser
 	// The agent's heap is a few MiB: collecting at 25% growth instead of Go's
 	// 100% keeps its resident memory about a third lower (11.7 -> 8.2 MiB
 	// idle in bench/compare's footprint part) for CPU too small to measure.
