@@ -27,6 +27,7 @@ import (
 	"github.com/prophasis/prophasis/api/envelope"
 	"github.com/prophasis/prophasis/ingest"
 	"github.com/prophasis/prophasis/plugins"
+	"github.com/prophasis/prophasis/rules/reach"
 	"github.com/prophasis/prophasis/store"
 )
 
@@ -51,6 +52,9 @@ type Deps struct {
 	// Packages holds plugin packages, served to agents by hash; nil serves
 	// none.
 	Packages *plugins.Packages
+	// Reach keeps the agents' mesh views (POST /agent/v1/mesh-view); nil
+	// keeps none.
+	Reach *reach.Views
 	// Routes adds further route groups (the query and management APIs) to the
 	// authenticated router.
 	Routes []func(authed *gin.RouterGroup)
@@ -96,6 +100,7 @@ func New(d Deps) http.Handler {
 	authed := r.Group("/", auth.Middleware(d.Store, authOpts))
 	agentapi.Register(r.Group("/agent/v1"), authed.Group("/agent/v1"), agentapi.Deps{
 		Store: d.Store, Ingest: d.Ingest, Logger: d.Logger, CACert: d.CACert, Packages: d.Packages,
+		Reach: d.Reach,
 	})
 	rw := gin.WrapH(d.Ingest.RemoteWriteHandler())
 	authed.POST("/api/v1/write", auth.Require(store.RoleAgent, store.RoleAdmin), rw)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/prophasis/prophasis/rules/classify"
+	"github.com/prophasis/prophasis/rules/reach"
 	"github.com/prophasis/prophasis/rules/stale"
 	"github.com/prophasis/prophasis/store"
 	"github.com/prophasis/prophasis/wire"
@@ -59,6 +60,9 @@ type Options struct {
 	Rebuild time.Duration
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Reach holds the agents' mesh views: a check whose results stopped
+	// says in its reason what the mesh sees of its host. nil: no mesh.
+	Reach *reach.Views
 }
 
 func (o Options) withDefaults() Options {

@@ -19,6 +19,7 @@ import (
 	"github.com/prophasis/prophasis/ingest"
 	"github.com/prophasis/prophasis/rules"
 	"github.com/prophasis/prophasis/rules/classify"
+	"github.com/prophasis/prophasis/rules/reach"
 	"github.com/prophasis/prophasis/rules/stale"
 	"github.com/prophasis/prophasis/store"
 	"github.com/prophasis/prophasis/tsdb"
@@ -34,6 +35,7 @@ type env struct {
 	e      *rules.Engine
 	cancel context.CancelFunc
 	done   chan error
+	reach  *reach.Views // the agents' mesh views, nil for none
 
 	mu     sync.Mutex
 	events []store.Event
@@ -66,7 +68,7 @@ func (e *env) open(t testing.TB) {
 }
 
 func (e *env) start(t testing.TB) {
-	e.e = rules.New(e.st, e.db, discard(), rules.Options{Shards: 2})
+	e.e = rules.New(e.st, e.db, discard(), rules.Options{Shards: 2, Reach: e.reach})
 	e.e.Subscribe(func(evs []store.Event) {
 		e.mu.Lock()
 		e.events = append(e.events, evs...)

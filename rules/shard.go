@@ -38,6 +38,10 @@ type subject struct {
 	lastValue float64
 	lastMsg   string
 
+	// silent is set while the staleness tracker reports the subject
+	// overdue, until a result arrives.
+	silent bool
+
 	errMsg      string // the last classifier error logged
 	errAt       int64
 	errRepeated int
@@ -157,6 +161,7 @@ func (s *shard) result(ctx context.Context, cfg *config, r *wire.Result) {
 		return
 	}
 	sub := s.subject(Key{Host: r.Host, Plugin: r.Plugin, Check: r.Check})
+	sub.silent = false
 	j := cfg.lookup(r.Check, r.Plugin)
 	if len(sub.ring.buf) != j.n {
 		sub.ring.resize(j.n)
@@ -192,13 +197,19 @@ func (s *shard) result(ctx context.Context, cfg *config, r *wire.Result) {
 }
 
 // overdue forces a silent check to unknown and writes it, every tick it
-// stays silent, so graphs show the gap as unknown.
+// stays silent, so graphs show the gap as unknown. The reason says what
+// the agent mesh sees of the host, when agents report it (rules/reach):
+// "web3 unreachable from the server, but alive according to 4 of 5 peers".
 func (s *shard) overdue(o stale.Overdue, now time.Time) {
 	sub := s.subject(o.Key)
+	sub.silent = true
 	ts := now.UnixMilli()
 	reason := fmt.Sprintf("no result since %s (expected every %s)", o.Last.UTC().Format(time.RFC3339), o.Period)
 	if o.Last.IsZero() {
 		reason = fmt.Sprintf("no result yet (expected every %s)", o.Period)
+	}
+	if r := s.e.opts.Reach.Of(o.Key.Host, now); r.Text != "" {
+		reason += "; " + r.Text
 	}
 	s.trs = sub.m.Force(classify.Unknown, ts, reason, s.trs[:0])
 	s.after(sub, ts)
@@ -230,7 +241,7 @@ func (s *shard) after(sub *subject, ts int64) {
 // rollup recomputes the hosts touched by this batch.
 func (s *shard) rollup() {
 	for h, ts := range s.touched {
-		worst, why, known := classify.OK, "all checks ok", 0
+		worst, why, known, silent := classify.OK, "all checks ok", 0, false
 		for _, sub := range h.subjects {
 			st, _, _ := sub.m.State()
 			if !sub.m.Known() {
@@ -240,6 +251,14 @@ func (s *shard) rollup() {
 			if state.Worse(st, worst) {
 				worst = st
 				why = fmt.Sprintf("check %s, plugin %s is %s", sub.key.Check, sub.key.Plugin, st)
+				silent = sub.silent && st == classify.Unknown
+			}
+		}
+		if silent {
+			// The host's worst check is unknown because its results
+			// stopped: say what the mesh sees, for host alerts too.
+			if r := s.e.opts.Reach.Of(h.name, time.UnixMilli(ts)); r.Text != "" {
+				why += ": " + r.Text
 			}
 		}
 		if known == 0 {
@@ -259,7 +278,7 @@ func (s *shard) rollup() {
 			s.states = append(s.states, store.CurrentState{Key: subjectKey(subj), Subject: subj, State: int(worst),
 				Since: since, Reason: why, UpdatedAt: ts})
 		}
-		s.view.setHost(h.name, HostStatus{Host: h.name, State: worst, Since: h.sinceOrZero(), Reason: why})
+		s.view.setHost(h.name, HostStatus{Host: h.name, State: worst, Since: h.sinceOrZero(), Reason: why, silent: silent})
 		delete(s.touched, h)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/prophasis/prophasis/rules/classify"
+	"github.com/prophasis/prophasis/rules/reach"
 )
 
 // Status is the current state of one host × plugin × check, with its latest
@@ -34,6 +35,13 @@ type HostStatus struct {
 	State  classify.State `json:"state"`
 	Since  int64          `json:"since"`
 	Reason string         `json:"reason"`
+	// Reachability is what the agent mesh sees of the host while its
+	// results have stopped (the worst check is unknown because it is
+	// overdue); nil otherwise. Computed when read, from the agents' latest
+	// mesh views.
+	Reachability *reach.Reachability `json:"reachability,omitempty"`
+
+	silent bool
 }
 
 // view is a shard's current states, readable while the shard works.
@@ -90,6 +98,10 @@ func (e *Engine) HostStates() []HostStatus {
 	for _, s := range e.shards {
 		s.view.mu.RLock()
 		for _, st := range s.view.hosts {
+			if st.silent {
+				r := e.opts.Reach.Of(st.Host, e.opts.Now())
+				st.Reachability = &r
+			}
 			out = append(out, st)
 		}
 		s.view.mu.RUnlock()

@@ -33,6 +33,7 @@ import (
 	"github.com/prophasis/prophasis/plugins/std"
 	"github.com/prophasis/prophasis/rules"
 	"github.com/prophasis/prophasis/rules/notify"
+	"github.com/prophasis/prophasis/rules/reach"
 	"github.com/prophasis/prophasis/rules/stale"
 	"github.com/prophasis/prophasis/server/certs"
 	"github.com/prophasis/prophasis/store"
@@ -137,7 +138,9 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 	// Every new result goes to the rules engine, which judges it at once,
 	// and to the staleness tracker, which tells the engine when a check's
 	// results stop.
-	engine := rules.New(st, db, logger, rules.Options{})
+	// The agents' mesh views say whether a silent host is still alive.
+	views := reach.New()
+	engine := rules.New(st, db, logger, rules.Options{Reach: views})
 	staleness := stale.New(stale.FromStore(st), db, logger, stale.Options{OnOverdue: engine.Overdue})
 	hook := ingest.HookFunc(func(ctx context.Context, rs []wire.Result) {
 		staleness.Results(ctx, rs)
@@ -173,7 +176,8 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 		Auth:     auth.Options{LoopbackReads: opts.LoopbackReads},
 		CACert:   string(caPEM),
 		Packages: pkgs,
-		Routes:   routes(st, db, pkgs, registry, engine, alerting, opts, logger),
+		Reach:    views,
+		Routes:   routes(st, db, pkgs, registry, engine, alerting, views, opts, logger),
 	})
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {

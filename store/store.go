@@ -129,4 +129,5 @@ type Store interface {
 	StateStore
 	AckStore
 	AlertHistoryStore
+	MeshStore
 }

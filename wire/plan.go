@@ -29,6 +29,9 @@ type EnrollResponse struct {
 type Plan struct {
 	Host string    `json:"host"`
 	Runs []PlanRun `json:"runs"`
+	// Mesh turns the agent mesh on (docs/mesh.md); nil when the server's
+	// mesh settings are off. It holds the mesh's keys: never log a plan.
+	Mesh *PlanMesh `json:"mesh,omitempty"`
 }
 
 // PlanRun is one plugin of one check on this host, with its schedule.

@@ -19,6 +19,7 @@ import (
 	"github.com/prophasis/prophasis/api/envelope"
 	"github.com/prophasis/prophasis/ingest"
 	"github.com/prophasis/prophasis/plugins"
+	"github.com/prophasis/prophasis/rules/reach"
 	"github.com/prophasis/prophasis/store"
 	"github.com/prophasis/prophasis/wire"
 )
@@ -33,6 +34,9 @@ type Deps struct {
 	CACert string
 	// Packages serves plugin packages by hash; nil serves none (404).
 	Packages *plugins.Packages
+	// Reach keeps the agents' mesh views (POST /mesh-view) and gives the
+	// plan its mesh seeds; nil answers mesh views 503.
+	Reach *reach.Views
 }
 
 // Limits of the agent API.
@@ -53,6 +57,7 @@ func Register(open, authed *gin.RouterGroup, d Deps) {
 	authed.POST("/results", auth.Require(store.RoleAgent, store.RoleAdmin), h.results)
 	authed.GET("/plan", auth.Require(store.RoleAgent, store.RoleAdmin), h.plan)
 	authed.GET("/plugins/:sha256", auth.Require(store.RoleAgent, store.RoleAdmin), h.pluginPackage)
+	authed.POST("/mesh-view", auth.Require(store.RoleAgent, store.RoleAdmin), h.meshView)
 }
 
 type handler struct {
@@ -127,7 +132,14 @@ func (h *handler) plan(c *gin.Context) {
 	for {
 		// Watch before compiling, so a change during compilation is not missed.
 		changed := h.Store.ConfigChanged()
+		var seeds <-chan struct{}
+		if h.Reach != nil {
+			seeds = h.Reach.SeedsChanged()
+		}
 		plan, etag, skips, err := compilePlan(ctx, h.Store, host)
+		if err == nil {
+			etag, err = addMesh(ctx, h.Store, h.Reach, host, &plan, etag)
+		}
 		if err != nil {
 			envelope.Fail(c, err)
 			return
@@ -140,6 +152,7 @@ func (h *handler) plan(c *gin.Context) {
 		}
 		select {
 		case <-changed:
+		case <-seeds: // a new agent joined the mesh: a new seed
 		case <-deadline.C:
 			c.Header("ETag", etag)
 			c.Status(http.StatusNotModified)

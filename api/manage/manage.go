@@ -26,6 +26,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/prophasis/prophasis/api/auth"
+	"github.com/prophasis/prophasis/rules/reach"
 	"github.com/prophasis/prophasis/store"
 )
 
@@ -46,6 +47,7 @@ type handlers struct {
 	rules    Rules
 	alerts   Alerts
 	tester   ModuleTester
+	reach    *reach.Views
 	logger   *slog.Logger
 }
 
@@ -74,6 +76,9 @@ type Deps struct {
 	Alerts Alerts
 	// ModuleTester serves POST /alert-modules/{name}/test; nil answers 503.
 	ModuleTester ModuleTester
+	// Reach holds the agents' mesh views, for GET
+	// /hosts/{name}/reachability; nil answers it 503.
+	Reach *reach.Views
 	// Logger gets the audit log of changes; nil discards it.
 	Logger *slog.Logger
 }
@@ -88,7 +93,7 @@ func Register(g *gin.RouterGroup, d Deps) {
 	}
 	st := d.Store
 	h := &handlers{st: st, msgs: d.Messages, pkgs: d.Packages, registry: d.Registry, rules: d.Rules, alerts: d.Alerts, tester: d.ModuleTester,
-		logger: logger.With("component", "manage")}
+		reach: d.Reach, logger: logger.With("component", "manage")}
 	read := auth.Require(store.RoleViewer, store.RoleAdmin)
 	write := auth.Require(store.RoleAdmin)
 
@@ -165,6 +170,8 @@ func Register(g *gin.RouterGroup, d Deps) {
 	g.DELETE("/acks", write, h.unacknowledge)
 	g.GET("/alert-history", read, h.alertHistory)
 	g.GET("/notifications", read, h.notifications)
+
+	registerMesh(g, h, read, write)
 
 	g.POST("/apply", write, h.apply)
 	g.GET("/export", read, h.export)

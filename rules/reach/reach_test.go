@@ -1,0 +1,99 @@
+package reach
+
+import (
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prophasis/prophasis/wire"
+)
+
+func view(host, addr string, peers ...wire.MeshPeer) wire.MeshView {
+	return wire.MeshView{Host: host, Addr: addr, Interval: wire.Millis(time.Minute), Peers: peers}
+}
+
+func peer(host string, alive bool) wire.MeshPeer {
+	return wire.MeshPeer{Host: host, Alive: alive, LastSeen: 1000}
+}
+
+func TestVerdicts(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	vs := New()
+	if r := vs.Of("web3", now); r.Verdict != NoMesh || r.Text != "" {
+		t.Fatalf("no views: %+v", r)
+	}
+	vs.Report(view("web1", "", peer("web2", true)), "", now)
+	if r := vs.Of("web3", now); r.Verdict != NoData || r.Text != "web3 unreachable from the server; no mesh peer reports on it" {
+		t.Fatalf("unknown host: %+v", r)
+	}
+	for i, alive := range []bool{true, true, false, true, true} {
+		host := []string{"a", "b", "c", "d", "e"}[i]
+		vs.Report(view(host, "", peer("web3", alive)), "", now)
+	}
+	// web3's own view says nothing about itself.
+	vs.Report(view("web3", "", peer("a", true)), "", now)
+	r := vs.Of("web3", now)
+	if r.Verdict != Alive || r.Alive != 4 || r.Peers != 5 || r.Text != "web3 unreachable from the server, but alive according to 4 of 5 peers" {
+		t.Fatalf("alive: %+v", r)
+	}
+	for _, host := range []string{"a", "b", "d", "e"} {
+		vs.Report(view(host, "", peer("web3", false)), "", now)
+	}
+	if r := vs.Of("web3", now); r.Verdict != Down || r.Text != "web3 down according to all 5 peers" {
+		t.Fatalf("down: %+v", r)
+	}
+}
+
+// TestViewsAge: a view counts for FreshIntervals of its interval (at
+// least MinFresh), then no longer.
+func TestViewsAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		vs := New()
+		vs.Report(view("a", "", peer("web3", true)), "", time.Now())
+		vs.Report(wire.MeshView{Host: "b", Interval: wire.Millis(time.Second), Peers: []wire.MeshPeer{peer("web3", false)}}, "", time.Now())
+		if r := vs.Of("web3", time.Now()); r.Alive != 1 || r.Peers != 2 {
+			t.Fatalf("fresh: %+v", r)
+		}
+		time.Sleep(MinFresh + time.Second) // b's 1 s interval: counts for MinFresh only
+		if r := vs.Of("web3", time.Now()); r.Alive != 1 || r.Peers != 1 {
+			t.Fatalf("after %s: %+v", MinFresh, r)
+		}
+		time.Sleep(3*time.Minute - MinFresh)
+		if r := vs.Of("web3", time.Now()); r.Verdict != NoMesh {
+			t.Fatalf("after 3 intervals: %+v", r)
+		}
+	})
+}
+
+func TestSeeds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		vs := New()
+		ch := vs.SeedsChanged()
+		vs.Report(view("a", "127.0.0.2:7946"), "127.0.0.2:7946", time.Now())
+		select {
+		case <-ch:
+		default:
+			t.Fatal("a new seed did not wake the waiters")
+		}
+		ch = vs.SeedsChanged()
+		vs.Report(view("a", "127.0.0.2:7946"), "127.0.0.2:7946", time.Now())
+		select {
+		case <-ch:
+			t.Fatal("the same seeds woke the waiters")
+		default:
+		}
+		vs.Report(view("b", "127.0.0.3:7946"), "127.0.0.3:7946", time.Now())
+		if got := vs.Seeds("a"); !slices.Equal(got, []string{"127.0.0.3:7946"}) {
+			t.Fatalf("seeds for a: %v", got)
+		}
+		if got := vs.Seeds("c"); !slices.Equal(got, []string{"127.0.0.2:7946", "127.0.0.3:7946"}) {
+			t.Fatalf("seeds for c: %v", got)
+		}
+		time.Sleep(SeedAge + time.Minute)
+		vs.Report(view("b", "127.0.0.3:7946"), "127.0.0.3:7946", time.Now())
+		if got := vs.Seeds("c"); !slices.Equal(got, []string{"127.0.0.3:7946"}) {
+			t.Fatalf("a's old address still a seed: %v", got)
+		}
+	})
+}

@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMeshSettings(t *testing.T) {
+	ctx := context.Background()
+	st := newTestStore(t)
+	m, err := st.MeshSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Enabled || m.Port != 7946 || len(m.Keys) != 0 || m.UpdatedAt != 0 {
+		t.Fatalf("default settings %+v", m)
+	}
+
+	// Enabling without a key makes one.
+	changed := st.ConfigChanged()
+	m.Enabled, m.Cluster, m.Allow, m.Down = true, "lab", "127.0.0.0/8 192.168.0.100-199", Duration(5*time.Second)
+	got, err := st.SetMeshSettings(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changed:
+	default:
+		t.Error("setting the mesh did not wake ConfigChanged (the agents' plans)")
+	}
+	if len(got.Keys) != 1 {
+		t.Fatalf("keys %v, want one made", got.Keys)
+	}
+	if b, err := base64.StdEncoding.DecodeString(got.Keys[0]); err != nil || len(b) != 32 {
+		t.Fatalf("made key %q: %d bytes, %v", got.Keys[0], len(b), err)
+	}
+	again, err := st.MeshSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Enabled || again.Cluster != "lab" || again.Allow != m.Allow || again.Down != Duration(5*time.Second) ||
+		!slices.Equal(again.Keys, got.Keys) || again.UpdatedAt == 0 {
+		t.Fatalf("read back %+v, want %+v", again, got)
+	}
+
+	// The redacted form hides the keys; writing it back keeps them, and a
+	// second key can be added for rotation.
+	red := again.Redacted()
+	if !slices.Equal(red.Keys, []string{SecretPlaceholder}) {
+		t.Fatalf("redacted keys %v", red.Keys)
+	}
+	if s := fmt.Sprint(slog.AnyValue(again).Resolve()); strings.Contains(s, again.Keys[0]) {
+		t.Fatalf("log value shows the key: %s", s)
+	}
+	second := NewMeshKey()
+	red.Keys = append(red.Keys, second)
+	kept, err := st.SetMeshSettings(ctx, red)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(kept.Keys, []string{got.Keys[0], second}) {
+		t.Fatalf("keys %v, want the stored one kept and %s added", kept.Keys, second)
+	}
+
+	// Bad input: a clear error, nothing changed.
+	f := func(edit func(*MeshSettings), want string) {
+		t.Helper()
+		bad := kept
+		bad.Keys = slices.Clone(kept.Keys)
+		edit(&bad)
+		_, err := st.SetMeshSettings(ctx, bad)
+		wantErr(t, err, ErrInvalid, want)
+		now, err := st.MeshSettings(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(now.Keys, kept.Keys) || now.Cluster != kept.Cluster || now.Allow != kept.Allow || now.Port != kept.Port {
+			t.Fatalf("a refused update changed the settings: %+v", now)
+		}
+	}
+	f(func(m *MeshSettings) { m.Cluster = "" }, "cluster is required")
+	f(func(m *MeshSettings) { m.Cluster = "a b" }, `cluster "a b" must match`)
+	f(func(m *MeshSettings) { m.Port = 70000 }, "port 70000")
+	f(func(m *MeshSettings) { m.Keys = []string{"not base64!"} }, "keys[0] is not base64")
+	f(func(m *MeshSettings) { m.Keys = []string{base64.StdEncoding.EncodeToString([]byte("short"))} }, "keys[0] is 5 bytes")
+	f(func(m *MeshSettings) { m.Keys = []string{SecretPlaceholder, SecretPlaceholder, SecretPlaceholder} }, "no stored key 2")
+	f(func(m *MeshSettings) { m.Allow = "" }, "allow is required")
+	f(func(m *MeshSettings) { m.Allow = "192.168.0.300" }, `"192.168.0.300" is not an address`)
+	f(func(m *MeshSettings) { m.StatusAllow = "everyone" }, `status_allow: "everyone"`)
+	f(func(m *MeshSettings) { m.StatusListen = "8080" }, `status_listen "8080"`)
+	f(func(m *MeshSettings) { m.Interval = Duration(time.Millisecond) }, "interval 1ms")
+	f(func(m *MeshSettings) { m.Remove = Duration(time.Second) }, "remove 1s is shorter than down 5s")
+
+	// Turning it off keeps the keys for next time.
+	kept.Enabled = false
+	off, err := st.SetMeshSettings(ctx, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.Enabled || len(off.Keys) != 2 {
+		t.Fatalf("off: %+v", off)
+	}
+}
+
+func TestValidRange(t *testing.T) {
+	for _, ok := range []string{"192.168.0.7", "::1", "192.168.0.100-199", "192.168.0.100-192.168.0.199", "192.168.0.", "192.168.", "10.", "10.1.0.0/24", "fd00::/8"} {
+		if !validRange(ok) {
+			t.Errorf("%q refused", ok)
+		}
+	}
+	for _, bad := range []string{"", "x", "192.168.0.300", "192.168.0.199-100", "1.2.3.4.", "10.0.0.9-10.0.0.1", "::1-5", "1.2.3.4/40"} {
+		if validRange(bad) {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
