@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"context"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
@@ -13,18 +14,55 @@ import (
 // hosts remembered in the state file, then scans the Scan ranges at
 // ScanRate addresses a second (unagi's initial scan), stopping at the
 // first answer. It checks again every retry period, so a node that was cut
-// off (or started first) finds the others when they appear.
+// off (or started first) finds the others when they appear. While it has
+// peers, it tries a few of the hosts it knows but memberlist does not
+// (reconnect), so the halves of a healed partition merge again.
 func (m *Mesh) join(ctx context.Context) {
 	retry := min(m.opts.Interval, 30*time.Second)
 	for {
 		if m.ml.NumMembers() <= 1 {
 			m.tryJoin(ctx)
+		} else {
+			m.reconnect()
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(retry):
 		}
+	}
+}
+
+// reconnectTargets bounds the hosts reconnect tries in one round: a down
+// host costs a connection timeout.
+const reconnectTargets = 3
+
+// reconnect tries to join up to reconnectTargets hosts, chosen at random,
+// that the host table knows (down, but not yet removed) and memberlist does
+// not list as alive. memberlist alone never contacts a member it declared
+// dead again, so without this two halves of a partition, each with peers
+// of its own, would stay apart after the network heals. A successful join
+// exchanges the whole member lists: one contact merges the halves.
+func (m *Mesh) reconnect() {
+	alive := map[string]bool{}
+	for _, p := range m.members() {
+		alive[p.name] = true
+	}
+	var targets []string
+	m.mu.Lock()
+	for _, h := range m.table.sortedHosts() {
+		if h.addr != "" && h.name != m.opts.Name && !alive[h.name] {
+			targets = append(targets, h.addr)
+		}
+	}
+	m.mu.Unlock()
+	if len(targets) == 0 {
+		return
+	}
+	rand.Shuffle(len(targets), func(i, j int) { targets[i], targets[j] = targets[j], targets[i] })
+	targets = targets[:min(len(targets), reconnectTargets)]
+	if n, _ := m.ml.Join(targets); n > 0 {
+		m.logger.Info("reconnected to peers the mesh had lost", "contacted", n)
 	}
 }
 
