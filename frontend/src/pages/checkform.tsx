@@ -6,6 +6,8 @@ import { useState } from 'preact/hooks';
 import * as api from '../api';
 import { useFetch } from '../components';
 import { TrendBacktest } from './plugins';
+import { fieldErrors } from './formfields';
+import { countsOf, rulesOf, ServiceRulesFields, type Counts } from './servicerules';
 
 type Entity = Record<string, any>;
 
@@ -59,9 +61,11 @@ export function CheckForm({ name, initial, onCancel, onSaved, onJSON }: { name: 
       onSaved();
     } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
   };
-  const fieldOf = (msg: string) => (/plugin/i.test(msg) ? 'plugins' : /schedule/i.test(msg) ? 'schedule' : /group/i.test(msg) ? 'groups' : /host/i.test(msg) ? 'hosts' : /name/i.test(msg) ? 'name' : '');
-  const errField = err ? fieldOf(err.message) : '';
-  const errAt = (f: string) => (err && errField === f ? <div class="field-error" role="alert">{err.message}</div> : null);
+  // The server's reasons for checks name their field loosely ("no plugin",
+  // "unknown host"), so the patterns are looser than a field's name.
+  const fe = fieldErrors(err, [['plugins', /plugin/i], ['schedule', /schedule/i], ['groups', /group/i], ['hosts', /host/i], ['name', /name/i]]);
+  const errField = fe.field;
+  const errAt = fe.at;
 
   return (
     <section class="card" aria-labelledby="check-form-title">
@@ -104,7 +108,7 @@ export function CheckForm({ name, initial, onCancel, onSaved, onJSON }: { name: 
             {errAt('groups')}
           </div>
         </div>
-        {err && !errField && <div class="error" role="alert">{err.message}</div>}
+        {fe.rest}
         <div class="row">
           <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
           <button type="button" class="btn" onClick={onCancel}>Cancel</button>
@@ -538,16 +542,20 @@ export function parseMembers(text: string): Entity[] | string {
 
 interface GroupDraft { name: string; k: string; members: string }
 
-// ServiceForm: a service's dependencies and redundancy groups; rules are
-// kept and edited as JSON.
+// ServiceForm: a service's dependencies, redundancy groups and rules (how
+// member states count, servicerules.tsx).
 export function ServiceForm({ name, initial, onCancel, onSaved, onJSON }: { name: string | null; initial: Entity; onCancel: () => void; onSaved: () => void; onJSON: (body: Entity) => void }) {
   const [svc, setSvc] = useState<string>(name === null ? '' : initial.name);
   const [description, setDescription] = useState<string>(initial.description ?? '');
   const [deps, setDeps] = useState<string>(((initial.dependencies ?? []) as Entity[]).map(memberLine).join('\n'));
   const [groups, setGroups] = useState<GroupDraft[]>(((initial.redundancy_groups ?? []) as Entity[]).map((g) => ({ name: g.name, k: String(g.k), members: (g.members ?? []).map(memberLine).join('\n') })));
+  const [counts, setCounts] = useState<Counts>(() => countsOf(initial.rules));
+  const [ignoreMaint, setIgnoreMaint] = useState<boolean>(!!initial.rules?.ignore_maintenance);
+  const [ignoreAck, setIgnoreAck] = useState<boolean>(!!initial.rules?.ignore_acknowledged);
   const [fieldErr, setFieldErr] = useState<Record<string, string>>({});
   const [err, setErr] = useState<api.ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const fe = fieldErrors(err, [['rules', /rules\./], ['deps', /dependenc/i], ['groups', /redundancy/i], 'name']);
   const build = (): Entity | null => {
     const errs: Record<string, string> = {};
     const o: Entity = { ...initial, name: svc };
@@ -562,6 +570,8 @@ export function ServiceForm({ name, initial, onCancel, onSaved, onJSON }: { name
       else rg.push({ name: g.name, k: Number(g.k), members: m });
     });
     if (rg.length) o.redundancy_groups = rg; else delete o.redundancy_groups;
+    const r = rulesOf(counts, ignoreMaint, ignoreAck);
+    if (r.error) errs.rules = r.error; else if (r.rules) o.rules = r.rules; else delete o.rules;
     setFieldErr(errs);
     return Object.keys(errs).length ? null : o;
   };
@@ -589,7 +599,7 @@ export function ServiceForm({ name, initial, onCancel, onSaved, onJSON }: { name
       </div>
       <form class="form wide" onSubmit={save}>
         <div class="row wrap">
-          <div class="field"><label for="service-name">Name</label><input id="service-name" required value={svc} onInput={(e) => setSvc(e.currentTarget.value)} placeholder="website" /></div>
+          <div class="field"><label for="service-name">Name</label><input id="service-name" required value={svc} onInput={(e) => setSvc(e.currentTarget.value)} placeholder="website" aria-invalid={fe.invalid('name')} />{fe.at('name')}</div>
           <div class="field grow"><label for="service-description">Description (optional)</label><input id="service-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} /></div>
         </div>
         <p class="small muted">Members, one per line: <code>host web1</code>, <code>check web1 res load</code> (host, check, plugin), <code>service database</code>, <code>trend disk.fill</code> or <code>trend disk.fill db1</code>.</p>
@@ -597,6 +607,7 @@ export function ServiceForm({ name, initial, onCancel, onSaved, onJSON }: { name
           <label for="service-deps">Dependencies (each must be up)</label>
           <textarea id="service-deps" class="mono" rows={3} value={deps} onInput={(e) => setDeps(e.currentTarget.value)} aria-invalid={fieldErr.deps ? true : undefined} aria-describedby="service-deps-err" />
           <div id="service-deps-err" role="alert">{fieldErr.deps && <div class="field-error">{fieldErr.deps}</div>}</div>
+          {fe.at('deps')}
         </div>
         {groups.map((g, i) => (
           <fieldset key={i} class="picker">
@@ -614,7 +625,10 @@ export function ServiceForm({ name, initial, onCancel, onSaved, onJSON }: { name
           </fieldset>
         ))}
         <div><button type="button" class="btn small" onClick={() => setGroups([...groups, { name: `group${groups.length + 1}`, k: '1', members: '' }])}>Add a redundancy group</button></div>
-        {err && <div class="error" role="alert">{err.message}</div>}
+        {fe.at('groups')}
+        <ServiceRulesFields counts={counts} onCounts={setCounts} ignoreMaintenance={ignoreMaint} onIgnoreMaintenance={setIgnoreMaint}
+          ignoreAcknowledged={ignoreAck} onIgnoreAcknowledged={setIgnoreAck} error={fieldErr.rules || (fe.field === 'rules' ? err?.message : undefined)} />
+        {fe.rest}
         <div class="row">
           <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
           <button type="button" class="btn" onClick={onCancel}>Cancel</button>

@@ -1,6 +1,6 @@
-// Configuration of the entities that do not have a form of their own yet:
-// a list with a summary of each, and (for admins) create, edit and delete
-// through a JSON editor of the entity's body — exactly what the management
+// Configuration of the entities: a list with a summary of each, and (for
+// admins) create, edit and delete through each kind's form, or through a
+// JSON editor of the entity's body — exactly what the management
 // API takes (docs/configuration.md), so the server's validation errors apply
 // as they are.
 import { useState } from 'preact/hooks';
@@ -9,6 +9,8 @@ import { CopyButton, ErrorBox, Loading, Section, useFetch, useIsAdmin } from '..
 import { fmtAgo, fmtTime } from '../util';
 import { AlertRuleForm, CheckForm, GroupForm, ScheduleForm, ServiceForm, SilenceForm, TrendRuleForm, UserForm } from './checkform';
 import { ClassifierTest, PackageUpload, PluginVersions, TrendBacktest } from './plugins';
+import { ModuleForm, ModuleTest } from './moduleform';
+import { PluginForm } from './pluginform';
 
 type Entity = Record<string, any>;
 
@@ -79,8 +81,9 @@ export const KINDS: Record<string, Kind> = {
   },
 };
 
-// The kinds with a form of their own (the others are edited as JSON).
-const FORMS = ['checks', 'silences', 'groups', 'users', 'alert-rules', 'schedules', 'trend-rules', 'services'];
+// The kinds with a form of their own (every kind but users can also be
+// edited as JSON).
+const FORMS = ['checks', 'silences', 'groups', 'users', 'alert-rules', 'schedules', 'trend-rules', 'services', 'plugins', 'alert-modules'];
 
 function bodyOf(kind: Kind, e: Entity): Entity {
   const out: Entity = {};
@@ -180,6 +183,26 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
           onJSON={(body) => setEditing({ ...editing, body, json: true })}
         />
       )}
+      {editing && kindKey === 'plugins' && !editing.json && (
+        <PluginForm
+          key={editing.name ?? ''}
+          name={editing.name}
+          initial={editing.body}
+          onCancel={() => setEditing(null)}
+          onSaved={() => { setEditing(null); items.reload(); }}
+          onJSON={(body) => setEditing({ ...editing, body, json: true })}
+        />
+      )}
+      {editing && kindKey === 'alert-modules' && !editing.json && (
+        <ModuleForm
+          key={editing.name ?? ''}
+          name={editing.name}
+          initial={editing.body}
+          onCancel={() => { setEditing(null); items.reload(); }}
+          onSaved={() => { setEditing(null); items.reload(); }}
+          onJSON={(body) => setEditing({ ...editing, body, json: true })}
+        />
+      )}
       {editing && kindKey === 'users' && (
         <UserForm key={editing.name ?? ''} name={editing.name} initial={editing.body} onCancel={() => setEditing(null)} onSaved={() => { setEditing(null); items.reload(); }} />
       )}
@@ -242,22 +265,6 @@ export function DeleteButton({ path, what, onDone, label = 'Delete' }: { path: s
   return (
     <>
       <button type="button" class="btn small danger" onClick={go}>{label}</button>
-      <ErrorBox error={err} />
-    </>
-  );
-}
-
-function ModuleTest({ name }: { name: string }) {
-  const [state, setState] = useState<'' | 'sending' | 'sent'>('');
-  const [err, setErr] = useState<api.ApiError | null>(null);
-  const go = async () => {
-    setState('sending'); setErr(null);
-    try { await api.post(`/manage/v1/alert-modules/${encodeURIComponent(name)}/test`); setState('sent'); }
-    catch (x) { setErr(x as api.ApiError); setState(''); }
-  };
-  return (
-    <>
-      <button type="button" class="btn small" disabled={state === 'sending'} onClick={go}>{state === 'sent' ? 'Test sent' : state === 'sending' ? 'Sending…' : 'Send a test'}</button>
       <ErrorBox error={err} />
     </>
   );

@@ -78,7 +78,11 @@ export function PluginVersions({ name, onChanged }: { name: string; onChanged: (
 
 interface Step { time: number | string; value?: number | null; message?: string; state: string; recorded?: string; error?: string }
 
-export function ClassifierTest({ name, source }: { name: string; source: string }) {
+// ClassifierTest runs a classifier over a host's stored results of the
+// plugin (POST /manage/v1/classifier-test). Inside another form (the plugin
+// form, with code: the form's classifier field) it is a group with a
+// button, not a form, and has no source field of its own.
+export function ClassifierTest({ name, source, code: formCode }: { name: string; source: string; code?: () => string }) {
   const hosts = useFetch(() => api.get<api.Host[]>('/manage/v1/hosts'), []);
   const [host, setHost] = useState('');
   const [check, setCheck] = useState('');
@@ -97,19 +101,23 @@ export function ClassifierTest({ name, source }: { name: string; source: string 
     setBusy(true); setErr(null);
     try {
       const body: Record<string, unknown> = { plugin: name, host: h, last: Number(last) || 20 };
-      if (code.trim()) body.source = code;
+      const src = formCode ? formCode() : code;
+      if (src.trim()) body.source = src;
       if (chk.trim()) body.check = chk.trim();
       const r = await api.post<{ steps: Step[] }>('/manage/v1/classifier-test', body);
       setSteps(r.steps ?? []);
     } catch (x) { setErr(x as api.ApiError); setSteps(null); } finally { setBusy(false); }
   };
   const id = `ct-${name}`.replace(/[^\w-]/g, '_');
+  const Wrap = formCode ? 'div' : 'form';
   return (
-    <form class="sub form wide" onSubmit={run} aria-label={`test the classifier of ${name}`}>
-      <div class="field">
-        <label for={`${id}-src`}>Classifier (Lua; empty = the plugin's own)</label>
-        <textarea id={`${id}-src`} class="mono" rows={Math.min(16, Math.max(4, code.split('\n').length + 1))} spellcheck={false} value={code} onInput={(e) => setCode(e.currentTarget.value)} />
-      </div>
+    <Wrap class="sub form wide" onSubmit={formCode ? undefined : run} role={formCode ? 'group' : undefined} aria-label={`test the classifier of ${name}`}>
+      {!formCode && (
+        <div class="field">
+          <label for={`${id}-src`}>Classifier (Lua; empty = the plugin's own)</label>
+          <textarea id={`${id}-src`} class="mono" rows={Math.min(16, Math.max(4, code.split('\n').length + 1))} spellcheck={false} value={code} onInput={(e) => setCode(e.currentTarget.value)} />
+        </div>
+      )}
       <div class="row wrap">
         <div class="field">
           <label for={`${id}-host`}>Against the stored results of</label>
@@ -129,7 +137,7 @@ export function ClassifierTest({ name, source }: { name: string; source: string 
         </div>
         <div class="field"><label for={`${id}-last`}>Last results</label><input id={`${id}-last`} type="number" min="1" max="1000" value={last} onInput={(e) => setLast(e.currentTarget.value)} /></div>
       </div>
-      <div class="row"><button type="submit" class="btn primary small" disabled={busy || !h}>{busy ? 'Testing…' : 'Test against recent data'}</button></div>
+      <div class="row"><button type={formCode ? 'button' : 'submit'} class="btn primary small" disabled={busy || !h} onClick={formCode ? run : undefined}>{busy ? 'Testing…' : 'Test against recent data'}</button></div>
       <div role="alert">{err && <div class="field-error">{err.message}</div>}</div>
       {steps && steps.length === 0 && <p class="muted small">No stored results for this plugin on {h}.</p>}
       {steps && steps.length > 0 && (
@@ -150,7 +158,7 @@ export function ClassifierTest({ name, source }: { name: string; source: string 
           </table>
         </div>
       )}
-    </form>
+    </Wrap>
   );
 }
 
