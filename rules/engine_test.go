@@ -258,6 +258,41 @@ func TestClassifierErrorIsUnknownAndLoggedOnce(t *testing.T) {
 	}
 }
 
+// TestSkippedRunsInTheSystemLog: a run the agent skipped is in the system
+// log with its reason, repeats within a minute held back and counted, and
+// it changes no state.
+func TestSkippedRunsInTheSystemLog(t *testing.T) {
+	e := newEnv(t)
+	e.plugin(t, store.Plugin{Name: "disk", Kind: "exec", Entrypoint: "x"})
+	e.push(t, result("db1", "disk", "c", 0, 1))
+	for i := range 3 {
+		r := result("db1", "disk", "c", 1, 0)
+		r.Timestamp += int64(i) * 10_000
+		r.Value, r.Skipped = nil, true
+		r.Message = fmt.Sprintf("skipped: started 2m1%ds after its slot, max lateness 1m", i)
+		e.push(t, r)
+	}
+	r := result("db1", "disk", "c", 3, 0)
+	r.Value, r.Skipped, r.Message = nil, true, "skipped: started 5m after its slot, max lateness 1m"
+	e.push(t, r)
+	if got := e.series(t, eq("__name__", rules.MetricState)); len(got) != 1 {
+		t.Errorf("states %v: a skipped run wrote a state", got)
+	}
+	logs, err := e.st.SystemLog(context.Background(), store.LogQuery{Component: "schedule"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) != 2 {
+		t.Fatalf("system log has %d entries for three skips in 20 s and one two minutes later, want 2: %+v", len(logs), logs)
+	}
+	if l := logs[1]; l.Host != "db1" || l.Plugin != "disk" || l.Check != "c" || l.Level != "warn" || l.Message != "skipped: started 2m10s after its slot, max lateness 1m" {
+		t.Errorf("first entry %+v", l)
+	}
+	if !strings.HasPrefix(logs[0].Message, "skipped: started 5m after its slot") || !strings.Contains(logs[0].Message, "(and 2 more times since") {
+		t.Errorf("the later entry %q does not count the two held back", logs[0].Message)
+	}
+}
+
 func TestAttemptsConfirmStates(t *testing.T) {
 	e := newEnv(t)
 	e.plugin(t, store.Plugin{Name: "ping", Kind: "exec", Entrypoint: "ping.sh",

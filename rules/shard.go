@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -42,9 +43,7 @@ type subject struct {
 	// overdue, until a result arrives.
 	silent bool
 
-	errMsg      string // the last classifier error logged
-	errAt       int64
-	errRepeated int
+	classErr limitedLog // the classifier's errors in the system log
 }
 
 // host is a host's rollup.
@@ -62,6 +61,7 @@ type shard struct {
 	in       chan work
 	subjects map[Key]*subject
 	hosts    map[string]*host
+	skips    map[Key]*limitedLog // skipped runs in the system log
 
 	// Scratch, reused between batches.
 	hist    classify.History
@@ -82,7 +82,7 @@ type sample struct {
 }
 
 func newShard(e *Engine, queue int) *shard {
-	return &shard{e: e, in: make(chan work, queue), subjects: map[Key]*subject{},
+	return &shard{e: e, in: make(chan work, queue), subjects: map[Key]*subject{}, skips: map[Key]*limitedLog{},
 		hosts: map[string]*host{}, touched: map[*host]int64{}, view: newView()}
 }
 
@@ -158,6 +158,7 @@ func (s *shard) process(w work) {
 
 func (s *shard) result(ctx context.Context, cfg *config, r *wire.Result) {
 	if r.Skipped {
+		s.skippedRun(r)
 		return
 	}
 	sub := s.subject(Key{Host: r.Host, Plugin: r.Plugin, Check: r.Check})
@@ -317,20 +318,32 @@ func (s *shard) commit(ctx context.Context) {
 // count of repeats in between.
 func (s *shard) classifierError(sub *subject, ts int64, err error) {
 	msg := err.Error()
-	every := s.e.opts.ErrorLogEvery.Milliseconds()
-	if msg == sub.errMsg && ts-sub.errAt < every {
-		sub.errRepeated++
+	text, ok := sub.classErr.next(msg, msg, ts, s.e.opts.ErrorLogEvery.Milliseconds())
+	if !ok {
 		return
 	}
-	text := msg
-	if msg == sub.errMsg && sub.errRepeated > 0 {
-		text = fmt.Sprintf("%s (and %d more times since %s)", msg, sub.errRepeated, time.UnixMilli(sub.errAt).UTC().Format(time.RFC3339))
-	}
-	sub.errMsg, sub.errAt, sub.errRepeated = msg, ts, 0
 	s.e.rec.log(store.LogEntry{Time: ts, Level: "error", Component: "classifier",
 		Host: sub.key.Host, Plugin: sub.key.Plugin, Check: sub.key.Check, Message: text})
 	s.e.logger.Warn("classifier error; state unknown", "host", sub.key.Host, "plugin", sub.key.Plugin,
 		"check", sub.key.Check, "err", msg)
+}
+
+// skippedRun writes a run the agent skipped (it would have started later
+// than its schedule's max lateness) to the system log, limited like
+// classifier errors. A skipped run changes no state.
+func (s *shard) skippedRun(r *wire.Result) {
+	k := Key{Host: r.Host, Plugin: r.Plugin, Check: r.Check}
+	l := s.skips[k]
+	if l == nil {
+		l = &limitedLog{}
+		s.skips[k] = l
+	}
+	text, ok := l.next("skipped", cmp.Or(r.Message, "run skipped"), r.Timestamp, s.e.opts.ErrorLogEvery.Milliseconds())
+	if !ok {
+		return
+	}
+	s.e.rec.log(store.LogEntry{Time: r.Timestamp, Level: "warn", Component: "schedule",
+		Host: r.Host, Plugin: r.Plugin, Check: r.Check, Message: text})
 }
 
 // describe says why a result got its state, for the event's reason.
