@@ -514,67 +514,6 @@ func TestUIConfigureEntities(t *testing.T) {
 	noPageErrors(vctx)
 }
 
-// TestUIDashboards: a new dashboard shows a time-series and a stat panel for
-// the host variable; a gauge panel is added; dragging on a chart zooms every
-// panel (the URL holds the range); a dashboard is imported from JSON (a bad
-// document is refused with the reason beside the field) and its JSON export
-// round-trips.
-func TestUIDashboards(t *testing.T) {
-	srv := startUIServer(t)
-	srv.mustJSON("POST", "/manage/v1/plugins", map[string]any{"name": "uidisk", "kind": "exec", "entrypoint": "x"})
-	srv.mustJSON("POST", "/manage/v1/hosts", map[string]any{"name": "web1"})
-	srv.mustJSON("POST", "/manage/v1/schedules", map[string]any{"name": "1m", "intervals": []map[string]string{{"period": "1m"}}})
-	srv.mustJSON("POST", "/manage/v1/checks", map[string]any{"name": "res", "plugins": []string{"uidisk"}, "hosts": []string{"web1"}, "schedule": "1m"})
-	now := time.Now()
-	for i := 30; i >= 0; i-- {
-		r := wire.Result{Host: "web1", Plugin: "uidisk", Check: "res", Value: val(float64(40 + i)), Duration: 0.01,
-			Timestamp: now.Add(-time.Duration(i) * time.Minute).UnixMilli(), Message: "ok"}
-		if code, body := srv.do("POST", "/agent/v1/results", "application/json", resultsBody(t, r)); code != 200 {
-			t.Fatalf("push: %d %s", code, body)
-		}
-	}
-
-	ctx := newBrowser(t, desktopWidth, desktopHeight)
-	uiLogin(ctx, srv.URL+"/dashboards", srv.Admin)
-	clickText(ctx, "button", "New dashboard")
-	waitJS(ctx, "the new dashboard in edit mode", `location.pathname.startsWith('/dashboards/') && location.search.includes('edit=1')`, 10*time.Second)
-	waitJS(ctx, "the host variable", `document.querySelector('#var-host')?.value === 'web1'`, 15*time.Second)
-	waitJS(ctx, "the time-series panel", `document.querySelector('.panel-timeseries .chart canvas')`, 30*time.Second)
-	waitJS(ctx, "the stat panel", `document.querySelector('.panel-stat .stat-value')?.textContent === '0'`, 30*time.Second)
-	clickText(ctx, "button", "Add gauge")
-	waitJS(ctx, "the gauge panel", `document.querySelector('.panel-gauge svg.gauge')`, 30*time.Second)
-	clickText(ctx, "button", "Add state")
-	waitJS(ctx, "the state timeline panel", `document.querySelector('.panel-state .timeline .band')`, 30*time.Second)
-	clickText(ctx, "button", "Add messages")
-	waitJS(ctx, "the messages panel", `[...document.querySelectorAll('.panel-messages .msg')].some(e => e.textContent === 'ok')`, 30*time.Second)
-	clickText(ctx, "a", "Done")
-	waitJS(ctx, "edit mode left", `!location.search.includes('edit=1')`, 5*time.Second)
-	screenshot(ctx, "dashboard")
-
-	dragAcross(ctx, ".panel-timeseries .u-over", 0.85, 0.99)
-	waitJS(ctx, "the zoomed range in the URL", `(() => { const q = new URLSearchParams(location.search); return +q.get('to') > +q.get('from') && +q.get('from') > 0 })()`, 10*time.Second)
-	waitJS(ctx, "the zoomed panels", `document.querySelector('.panel-timeseries .chart canvas') && document.querySelector('.panel-gauge svg.gauge')`, 30*time.Second)
-
-	// Import: a bad document is refused, a good one opens.
-	navigate(ctx, srv.URL+"/dashboards")
-	clickText(ctx, "button", "Import JSON")
-	setField(ctx, "#dash-import-json", `{"title": "x", "panels": [{"type": "pie", "query": "up"}]}`)
-	clickText(ctx, "button[type=submit]", "Import")
-	waitJS(ctx, "the reason beside the field", `document.querySelector('#dash-import-err').textContent.includes('"type" must be')`, 5*time.Second)
-	setField(ctx, "#dash-import-json", `{"title": "Imported <b>board</b>", "panels": [{"title": "values", "type": "table", "query": "prophasis_value"}]}`)
-	clickText(ctx, "button[type=submit]", "Import")
-	waitJS(ctx, "the imported dashboard", `document.querySelector('#main h1')?.textContent.includes('Imported <b>board</b>') && document.querySelector('.panel-table td')`, 30*time.Second)
-	exported := evalJS[string](ctx, `decodeURIComponent(document.querySelector('a[download]').getAttribute('href').replace(/^data:application\/json;charset=utf-8,/, ''))`)
-	var doc struct {
-		Title  string
-		Panels []struct{ Type, Query string }
-	}
-	if err := json.Unmarshal([]byte(exported), &doc); err != nil || doc.Title != "Imported <b>board</b>" || len(doc.Panels) != 1 || doc.Panels[0].Query != "prophasis_value" {
-		t.Errorf("export %q: %+v %v", exported, doc, err)
-	}
-	noPageErrors(ctx)
-}
-
 // TestUIService: a service whose redundancy group lost a member is degraded;
 // its page says why in the server's words and shows each member's state and
 // how it counts; the overview links to it.

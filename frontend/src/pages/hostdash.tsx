@@ -1,11 +1,13 @@
 // A host's automatic dashboard: for every check on the host, the charts its
 // plugin's graph hints ask for (docs/plugins.md#graph-hints), or a value
 // chart and a state timeline for a plugin without hints. It can be saved as
-// an ordinary dashboard to edit.
+// an ordinary dashboard (stored by the server) to edit.
+import { useState } from 'preact/hooks';
 import * as api from '../api';
 import { ErrorBox, Loading, useFetch } from '../components';
 import { navigate } from '../router';
-import { DashboardView, loadDashboards, newID, saveDashboards, type Dashboard, type Panel } from './dashboards';
+import { createUnique, type Dashboard, type Panel } from './dashdoc';
+import { DashboardView } from './dashview';
 
 interface Hint { metric: string; unit?: string; help?: string; chart: string; min?: number; max?: number }
 
@@ -56,11 +58,12 @@ export async function hostDashboard(host: string): Promise<Dashboard> {
       panels.push({ title, type, query: `${metricOf(h)}{${sel}${pluginOf(h)}}`, unit: h.unit, help: h.help, min: h.min, max: h.max, stacked: h.chart === 'stacked' || undefined });
     }
   }
-  return { id: `host-${host}`, title: `${host} (automatic)`, panels };
+  return { name: `host-${host}`, title: `${host} (automatic)`, variables: [], panels };
 }
 
 export function HostDashboard({ name }: { name: string }) {
   const d = useFetch(() => hostDashboard(name), [name]);
+  const [saveErr, setSaveErr] = useState<api.ApiError | null>(null);
   if (!d.data) {
     return (
       <div class="page">
@@ -77,10 +80,15 @@ export function HostDashboard({ name }: { name: string }) {
       <DashboardView
         d={dash}
         crumb={<><a href="/" class="muted crumb">Overview</a> / <a href={`/hosts/${encodeURIComponent(name)}`} class="muted crumb">{name}</a></>}
-        onSaveCopy={() => {
-          const copy = { ...dash, id: newID(), title: `${name} dashboard` };
-          saveDashboards([...loadDashboards(), copy]);
-          navigate(`/dashboards/${copy.id}?edit=1`);
+        saveError={saveErr}
+        onSaveCopy={async () => {
+          try {
+            // Stored by the server, named after the host (host-dashboard, -2 ...).
+            const copy = await createUnique({ ...dash, name: `${name}-dashboard`, title: `${name} dashboard` });
+            navigate(`/dashboards/${encodeURIComponent(copy.name)}?edit=1`);
+          } catch (e) {
+            setSaveErr(e as api.ApiError);
+          }
         }}
       />
     </>
