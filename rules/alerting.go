@@ -53,6 +53,11 @@ type Alerting struct {
 	mgr    *alert.Manager
 	disp   *notify.Dispatcher
 
+	// failLogs hold back repeated notification failures in the system
+	// log, by module.
+	failMu   sync.Mutex
+	failLogs map[string]*limitedLog
+
 	mu        sync.RWMutex
 	notifiers map[string]notify.Notifier // by module name
 
@@ -83,9 +88,9 @@ func NewAlerting(st store.Store, db storage.Queryable, eng *Engine, logger *slog
 		opts.GraphWindow = 6 * time.Hour
 	}
 	a := &Alerting{st: st, db: db, eng: eng, logger: logger.With("component", "alerting"), opts: opts,
-		notifiers: map[string]notify.Notifier{},
-		refresh:   make(chan struct{}, 1),
-		prepare:   make(chan prepared, 4096), history: make(chan historyItem, 16384), acksOff: make(chan store.Subject, 1024)}
+		notifiers: map[string]notify.Notifier{}, failLogs: map[string]*limitedLog{},
+		refresh: make(chan struct{}, 1),
+		prepare: make(chan prepared, 4096), history: make(chan historyItem, 16384), acksOff: make(chan store.Subject, 1024)}
 	a.mgr = alert.New(a, a, logger, alert.Options{})
 	a.disp = notify.NewDispatcher(logger, opts.Dispatcher)
 	// Subscribed now, so no event published before Run is missed: the
@@ -441,11 +446,28 @@ func toNotifyAlert(n alert.Notice, url string) notify.Alert {
 	return out
 }
 
-// attempt records a notification attempt in the history.
+// attempt records a notification attempt in the history; one that failed
+// for good goes to the system log too (at most a line a minute per module
+// and error, with the count of the others).
 func (a *Alerting) attempt(at notify.Attempt, status, rule string) {
 	rec := &store.NotificationRecord{Time: at.Time.UnixMilli(), AlertID: at.AlertID, Rule: rule, Module: at.Module,
 		Try: at.Try, Status: status, Error: at.Err, Retry: at.Retry, Payload: string(at.Payload)}
 	a.history <- historyItem{attempt: rec}
+	if at.Err == "" || !at.Final || at.Err == notify.ErrClosed {
+		return
+	}
+	a.failMu.Lock()
+	l := a.failLogs[at.Module]
+	if l == nil {
+		l = &limitedLog{}
+		a.failLogs[at.Module] = l
+	}
+	text, ok := l.next(at.Err, fmt.Sprintf("alert module %s: the %s notification of rule %s (alert %s) failed for good after %d tries: %s",
+		at.Module, status, rule, at.AlertID, at.Try, at.Err), at.Time.UnixMilli(), time.Minute.Milliseconds())
+	a.failMu.Unlock()
+	if ok {
+		a.eng.rec.log(store.LogEntry{Time: at.Time.UnixMilli(), Level: "error", Component: "notify", Message: text})
+	}
 }
 
 // AlertChanged implements alert.Recorder: the alert's lifecycle goes to the

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,6 +168,66 @@ func TestAlertingThroughAWebhook(t *testing.T) {
 			t.Fatalf("history %+v, notifications %+v", hist, notes)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestNotificationFailuresInTheSystemLog: a module whose receiver keeps
+// failing: once the retries are spent, the failure is in the system log
+// with the module, rule and error; the other alerts failing the same way
+// within the minute is held back.
+func TestNotificationFailuresInTheSystemLog(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var tries atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tries.Add(1)
+		http.Error(w, "receiver down", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	e.plugin(t, store.Plugin{Name: "disk", Kind: "exec", Entrypoint: "d", Classifier: `if values[1] > 90 then return "critical" end return "ok"`})
+	if _, err := e.st.CreateAlertModule(ctx, store.AlertModule{Name: "hook", Kind: "webhook",
+		Config: json.RawMessage(`{"url":"` + srv.URL + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, e.st, store.Document{
+		Hosts:      []store.Host{{Name: "db1"}, {Name: "db2"}},
+		Schedules:  []store.Schedule{{Name: "1m", Intervals: []store.Interval{{Period: store.Duration(time.Minute)}}}},
+		Checks:     []store.Check{{Name: "res", Plugins: []string{"disk"}, Hosts: []string{"db1", "db2"}, Schedule: "1m"}},
+		AlertRules: []store.AlertRule{{Name: "page", To: []string{"critical"}, Modules: []string{"hook"}}},
+	})
+	e.sync(t)
+	al := rules.NewAlerting(e.st, e.db, e.e, discard(), rules.AlertingOptions{
+		Dispatcher: notify.DispatcherOptions{MaxAttempts: 3, Backoff: time.Millisecond, MaxBackoff: time.Millisecond}})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- al.Run(runCtx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	e.push(t, result("db1", "disk", "res", 0, 97))
+	e.push(t, result("db2", "disk", "res", 0, 97))
+	var logs []store.LogEntry
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if logs, err = e.st.SystemLog(ctx, store.LogQuery{Component: "notify"}); err != nil {
+			t.Fatal(err)
+		}
+		if tries.Load() == 12 && len(logs) >= 1 { // two checks and two hosts, three tries each
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: %d tries, system log %+v", tries.Load(), logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // the recorder gathers for 100 ms
+	logs, _ = e.st.SystemLog(ctx, store.LogQuery{Component: "notify"})
+	if len(logs) != 1 {
+		t.Fatalf("four alerts failing the same way within a minute wrote %d lines, want 1: %+v", len(logs), logs)
+	}
+	if l := logs[0]; l.Level != "error" || !strings.Contains(l.Message, "alert module hook: the firing notification of rule page") ||
+		!strings.Contains(l.Message, "failed for good after 3 tries") || !strings.Contains(l.Message, "503") {
+		t.Errorf("system log line %+v", l)
 	}
 }
 

@@ -4,6 +4,7 @@
 package agentapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -53,11 +54,12 @@ const (
 // auth.Middleware). The server mounts both at /agent/v1.
 func Register(open, authed *gin.RouterGroup, d Deps) {
 	h := &handler{Deps: d, logger: d.Logger.With("component", "agentapi")}
+	h.presence = newPresence(disconnectGrace, h.systemLog)
 	open.POST("/enroll", h.enroll)
-	authed.POST("/results", auth.Require(store.RoleAgent, store.RoleAdmin), h.results)
-	authed.GET("/plan", auth.Require(store.RoleAgent, store.RoleAdmin), h.plan)
-	authed.GET("/plugins/:sha256", auth.Require(store.RoleAgent, store.RoleAdmin), h.pluginPackage)
-	authed.POST("/mesh-view", auth.Require(store.RoleAgent, store.RoleAdmin), h.meshView)
+	authed.POST("/results", auth.Require(store.RoleAgent, store.RoleAdmin), h.seen, h.results)
+	authed.GET("/plan", auth.Require(store.RoleAgent, store.RoleAdmin), h.seen, h.plan)
+	authed.GET("/plugins/:sha256", auth.Require(store.RoleAgent, store.RoleAdmin), h.seen, h.pluginPackage)
+	authed.POST("/mesh-view", auth.Require(store.RoleAgent, store.RoleAdmin), h.seen, h.meshView)
 }
 
 type handler struct {
@@ -67,6 +69,18 @@ type handler struct {
 	// a plan compiled at every poll logs each once per server run.
 	skipMu  sync.Mutex
 	skipLog map[skipped]bool
+	// presence logs agents connecting and disconnecting.
+	presence *presence
+}
+
+// systemLog appends one entry to the system log (what the UI's System log
+// page shows), logging a failure to write it.
+func (h *handler) systemLog(e store.LogEntry) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.Store.AppendSystemLog(ctx, []store.LogEntry{e}); err != nil {
+		h.logger.Warn("system log", "err", err)
+	}
 }
 
 // enroll trades a one-time enrolment token (bearer) for an agent credential.
@@ -101,6 +115,8 @@ func (h *handler) enroll(c *gin.Context) {
 		h.logger.Info("agent enrolled under the token's host name", "reported", req.Host, "host", host)
 	}
 	h.logger.Info("agent enrolled", "host", host, "version", req.Version, "os", req.OS, "arch", req.Arch, "remote", c.ClientIP())
+	h.systemLog(store.LogEntry{Time: time.Now().UnixMilli(), Level: "info", Component: "agent", Host: host,
+		Message: fmt.Sprintf("agent %s enrolled from %s (version %s, %s/%s)", host, c.ClientIP(), req.Version, req.OS, req.Arch)})
 	envelope.OK(c, wire.EnrollResponse{Host: host, Credential: cred, CACert: h.CACert})
 }
 
@@ -110,7 +126,9 @@ func (h *handler) enroll(c *gin.Context) {
 func (h *handler) plan(c *gin.Context) {
 	p, _ := auth.PrincipalOf(c)
 	host := p.Name
-	if p.Kind != "agent" {
+	if p.Kind == "agent" {
+		defer h.presence.poll(host)()
+	} else {
 		// Admins may look at any host's plan.
 		if host = c.Query("host"); host == "" {
 			envelope.FailWith(c, envelope.ErrBadData, errors.New("host parameter required (agents get their own plan)"))
