@@ -238,7 +238,7 @@ func (m *Mesh) memberlistConfig() (*memberlist.Config, error) {
 	conf.Events = (*events)(m)
 	conf.Alive = (*delegate)(m)
 	conf.Merge = (*delegate)(m)
-	conf.Logger = newMemberlistLogger(m.logger)
+	conf.Logger = newMemberlistLogger(m.logger, m.set, m.opts.Name)
 	// Push/pull carries the node list and a digest of statuses (the
 	// whole table on join): an anti-entropy pass, not the main path.
 	conf.PushPullInterval = max(conf.PushPullInterval, time.Minute)
