@@ -53,6 +53,9 @@ type Options struct {
 	// OnResult, when set, sees every result as it is spooled (the mesh's
 	// status shares the checks' states); it must be quick.
 	OnResult func(wire.Result)
+	// OnPlan, when set, sees every new plan the server sends (the mesh
+	// follows the plan's mesh settings); it must be quick.
+	OnPlan func(wire.Plan)
 }
 
 type agent struct {
@@ -69,6 +72,7 @@ type agent struct {
 	// appended wakes the pusher when results arrive.
 	appended chan struct{}
 	onResult func(wire.Result)
+	onPlan   func(wire.Plan)
 }
 
 // Run enrols if asked to, then runs the agent until ctx ends: it follows the
@@ -108,7 +112,7 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) error {
 	a := &agent{
 		dataDir: opts.DataDir, host: st.Host, logger: logger, cl: cl, sp: sp,
 		collectors: collect.Default(), pushBatch: opts.PushBatch, appended: make(chan struct{}, 1),
-		onResult: opts.OnResult,
+		onResult: opts.OnResult, onPlan: opts.OnPlan,
 	}
 	if a.pushBatch <= 0 {
 		a.pushBatch = 500
@@ -239,6 +243,9 @@ func (a *agent) syncPlan(ctx context.Context) {
 				missing = a.pkgs.fetchMissing(ctx, runs)
 			}
 			continue
+		}
+		if a.onPlan != nil {
+			a.onPlan(plan)
 		}
 		missing = a.pkgs.fetchMissing(ctx, plan.Runs)
 		if err := a.sched.SetPlan(plan.Runs); err != nil {

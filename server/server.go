@@ -141,7 +141,7 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger) (err error) {
 	// The agents' mesh views say whether a silent host is still alive.
 	views := reach.New()
 	engine := rules.New(st, db, logger, rules.Options{Reach: views})
-	staleness := stale.New(stale.FromStore(st), db, logger, stale.Options{OnOverdue: engine.Overdue})
+	staleness := stale.New(stale.FromStore(st), db, logger, stale.Options{OnOverdue: engine.Overdue, ConfigChanged: st.ConfigChanged})
 	hook := ingest.HookFunc(func(ctx context.Context, rs []wire.Result) {
 		staleness.Results(ctx, rs)
 		engine.Results(ctx, rs)

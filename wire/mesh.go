@@ -55,6 +55,9 @@ const (
 // meshHostRE is the rule for host names (the store's NamePattern).
 var meshHostRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 
+// ValidHost tells whether name is a valid host name (the store's rule).
+func ValidHost(name string) bool { return meshHostRE.MatchString(name) }
+
 // DecodeMeshView reads and validates one MeshView of at most
 // MaxMeshViewBytes: strict JSON (no unknown fields, no trailing data),
 // host names by the store's rule, no duplicate peers, an address that

@@ -4,6 +4,7 @@
 //
 //	prophasis-agent --server https://monitor:4048 --enroll-token T [--ca-sha256 H] --data-dir D   (once)
 //	prophasis-agent --data-dir D
+//	prophasis-agent --data-dir D [--mesh-bind ADDR]   (the mesh as the server's plan says)
 //	prophasis-agent --data-dir D --mesh --mesh-cluster C --mesh-key-file K --mesh-allow 192.168.0. [--mesh-seeds H] [--status-listen :8080]
 //
 // main only parses flags and handles signals; the agent package does the work.
@@ -97,6 +98,10 @@ func main() {
 	} else if mo.StatusListen != "" {
 		fmt.Fprintln(os.Stderr, "prophasis-agent: --status-listen needs --mesh")
 		os.Exit(2)
+	} else {
+		// Without --mesh the server's plan turns the mesh on; --mesh-bind
+		// still says which of this host's addresses it listens on.
+		meshOpts = &agent.MeshOptions{FromPlan: true, Mesh: mesh.Options{BindAddr: mo.Mesh.BindAddr}}
 	}
 	err := agent.RunWithMesh(ctx, opts, meshOpts, logger)
 	stop()

@@ -54,6 +54,11 @@ type Options struct {
 	// the Tracker writing unknown itself: the rules engine, which turns
 	// them into state changes and events.
 	OnOverdue func(ctx context.Context, overdue []Overdue, now time.Time)
+	// ConfigChanged, when set, returns a channel closed at the next change
+	// of the configuration (store.Store's): the expectations are reloaded
+	// then too, so a new check is watched at once rather than after up to
+	// Refresh.
+	ConfigChanged func() <-chan struct{}
 }
 
 // Overdue is a key whose results stopped: its last result (zero when none
@@ -141,6 +146,10 @@ func (t *Tracker) Run(ctx context.Context) error {
 		}
 		expected = e
 	}
+	var changed <-chan struct{}
+	if t.opts.ConfigChanged != nil {
+		changed = t.opts.ConfigChanged()
+	}
 	refresh()
 	tick := time.NewTicker(t.opts.Tick)
 	defer tick.Stop()
@@ -149,6 +158,11 @@ func (t *Tracker) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-changed:
+			changed = t.opts.ConfigChanged()
+			refresh()
+			lastRefresh = time.Now()
+			continue
 		case <-tick.C:
 		}
 		if time.Since(lastRefresh) >= t.opts.Refresh {
