@@ -4,9 +4,12 @@ import { Chart, seriesLabel } from '../chart';
 import { ErrorBox, Loading, RangePicker, useFetch, useNow } from '../components';
 import { setQuery, useRoute } from '../router';
 import { fmtTime, RANGES, stepFor } from '../util';
+import { ToDashboard } from './explore2dash';
 
 // Explore: a PromQL editor with suggestions of metric and label names, a graph
-// and a table. The URL holds the query, the range and the view, so it can be shared.
+// and a table. The URL holds the query, the range and the view, so it can be
+// shared. A panel's Explore link opens it here (?dash=&panel=); the query
+// goes back to a panel, or onto any dashboard, with ToDashboard.
 export function Explore() {
   const route = useRoute();
   const q = route.query.get('q') ?? '';
@@ -55,6 +58,7 @@ export function Explore() {
       <ErrorBox error={result.error} />
       <Loading show={result.loading} />
       {result.data && <Result r={result.data} view={view} start={start} end={end} step={step} />}
+      <ToDashboard query={q} dash={route.query.get('dash') ?? undefined} panel={route.query.get('panel') ? Number(route.query.get('panel')) : undefined} />
       {!q.trim() && <p class="muted">Type a PromQL query, e.g. <code>prophasis_value</code> or <code>prophasis_state == 3</code>, and press Run (Ctrl+Enter).</p>}
     </div>
   );
