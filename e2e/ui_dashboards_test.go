@@ -155,6 +155,26 @@ func TestUIDashboards(t *testing.T) {
 	waitJS(ctx, "the state timeline of both hosts", `document.querySelectorAll('.panel-state .state-row').length === 2`, 15*time.Second)
 	screenshot(ctx, "dashboard-repeat")
 
+	// The JSON editor: a refused change shows the server's reason and
+	// changes nothing; a document without a name keeps the dashboard's.
+	navigate(ctx, srv.URL+"/dashboards/web-servers?edit=1")
+	waitJS(ctx, "the JSON editor", `document.querySelector('#dash-json')?.value.includes('"web-servers"')`, 15*time.Second)
+	evalJS[bool](ctx, `(document.querySelector('#dash-json').closest('details').open = true, true)`)
+	setField(ctx, "#dash-json", `{"title": "Web servers", "panels": [{"type": "pie", "query": "up"}]}`)
+	clickText(ctx, "button", "Apply JSON")
+	waitJS(ctx, "the server's reason", `[...document.querySelectorAll('.error')].some(e => e.textContent.includes('Not saved') && e.textContent.includes('panels[0].type "pie" must be one of'))`, 10*time.Second)
+	if _, d := serverDashboard(t, srv, "web-servers"); len(d["panels"].([]any)) != 5 {
+		t.Fatalf("a refused JSON edit changed the dashboard: %v", d)
+	}
+	setField(ctx, "#dash-json", `{"title": "Web servers (all)", "variables": [{"name": "host", "multi": true}], "panels": [
+		{"title": "Values of $host", "type": "timeseries", "query": "prophasis_value{host=\"$host\"}", "repeat": "host"},
+		{"title": "hosts", "type": "stat", "query": "count(prophasis_value{host=\"$host\"})"}]}`)
+	clickText(ctx, "button", "Apply JSON")
+	waitJS(ctx, "the edited dashboard", `document.querySelector('#main h1').textContent.includes('Web servers (all)') && document.querySelectorAll('.panel').length === 2 && !document.querySelector('.error')`, 10*time.Second)
+	if code, d := serverDashboard(t, srv, "web-servers"); code != 200 || d["title"] != "Web servers (all)" || len(d["panels"].([]any)) != 2 {
+		t.Fatalf("the JSON edit: %d %v", code, d)
+	}
+
 	// A host's automatic dashboard, saved as a stored one.
 	navigate(ctx, srv.URL+"/hosts/web2/dashboard")
 	clickText(ctx, "button", "Save as a dashboard")
@@ -224,7 +244,7 @@ func TestUIDashboards(t *testing.T) {
 	// A phone: the dashboard and its variable pickers fit 375 px.
 	pctx := newBrowser(t, phoneWidth, phoneHeight)
 	uiLogin(pctx, srv.URL+"/dashboards/web-servers?var-host=web1,web2", srv.Admin)
-	waitJS(pctx, "the phone's panels", `document.querySelectorAll('.panel-timeseries .chart canvas').length === 2`, 30*time.Second)
+	waitJS(pctx, "the phone's panels", `document.querySelectorAll('.panel-timeseries .chart canvas').length === 2 && document.querySelector('.panel-stat .stat-value')?.textContent === '2'`, 30*time.Second)
 	evalJS[bool](pctx, `(document.querySelector('details#var-host').open = true, true)`)
 	for _, path := range []string{"/dashboards/web-servers?var-host=web1,web2", "/dashboards/by-group?edit=1", "/dashboards"} {
 		if !strings.HasPrefix(evalJS[string](pctx, "location.pathname+location.search"), path) {

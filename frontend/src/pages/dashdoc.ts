@@ -68,14 +68,15 @@ export function fromLegacy(d: any, taken: Set<string>): Dashboard {
 
 // parseDashboard reads a document to import or apply: JSON, an object; a
 // dashboard of the earlier version is converted, and one without a name
-// is named after its title. Fields are left for the server to judge, so
-// its reason (naming the field) is what the user sees.
-export function parseDashboard(text: string, taken: Set<string> = new Set()): Dashboard | string {
+// is named after its title (or keeps keepName: the JSON editor of a stored
+// dashboard). Fields are left for the server to judge, so its reason
+// (naming the field) is what the user sees.
+export function parseDashboard(text: string, taken: Set<string> = new Set(), keepName?: string): Dashboard | string {
   let d: any;
   try { d = JSON.parse(text); } catch (e) { return `not valid JSON: ${(e as Error).message}`; }
   if (!d || typeof d !== 'object' || Array.isArray(d)) return 'the document must be a JSON object (one dashboard)';
-  if (isLegacy(d)) return fromLegacy(d, taken);
-  if (d.name === undefined || d.name === '') d.name = uniqueName(slug(typeof d.title === 'string' ? d.title : ''), taken);
+  if (isLegacy(d)) return { ...fromLegacy(d, taken), ...(keepName ? { name: keepName } : {}) };
+  if (d.name === undefined || d.name === '') d.name = keepName ?? uniqueName(slug(typeof d.title === 'string' ? d.title : ''), taken);
   // The server's id and times are ignored on write; drop them so a
   // document copied from the API imports as it is.
   delete d.id; delete d.created_at; delete d.updated_at;

@@ -155,7 +155,7 @@ export function DashboardView({ d, onChange, onDelete, onSaveCopy, crumb, saveEr
                 <div id="dash-json-err" role="alert">{jsonErr && <div class="field-error">{jsonErr}</div>}</div>
               </div>
               <button type="button" class="btn small" onClick={() => {
-                const nd = parseDashboard(json);
+                const nd = parseDashboard(json, new Set(), d.name);
                 if (typeof nd === 'string') { setJsonErr(nd); return; }
                 setJsonErr('');
                 change(nd);
