@@ -14,10 +14,19 @@ import (
 // sent it (its origin or a relay), so a peer can say who reported a host:
 //
 //	msgStatus  len(via) via  status
+//	msgDelta   len(via) via  delta      (delta.go: only what changed)
 //
 // memberlist only retransmits what a node queued itself, so each node
 // that accepts a newer status queues it again (as serf does): epidemic
-// spread with memberlist's retransmit limit (RetransmitMult × log N).
+// spread with memberlist's retransmit limit (RetransmitMult × log N for a
+// node's own status, a third of that for relays).
+//
+// A node that gets a delta whose base it lacks (it missed a status) asks
+// the relay for the whole status, by UDP, and gets it in a msgReply (a
+// status envelope that is not relayed: only this node lacked it):
+//
+//	msgWant   len(sender) sender  count  {len(host) host}
+//	msgReply  len(via) via  status
 //
 // Push/pull state (TCP, on join and every PushPullInterval) is, on join,
 // every host's latest status so that a new node sees the cluster at once:
@@ -36,6 +45,9 @@ const (
 	msgStatus byte = 1
 	msgState  byte = 2
 	msgDigest byte = 3
+	msgDelta  byte = 4
+	msgWant   byte = 5
+	msgReply  byte = 6
 )
 
 // maxStateMessage bounds one msgState message sent over TCP.
@@ -52,18 +64,21 @@ type delegate Mesh
 // events is the Mesh as memberlist's EventDelegate.
 type events Mesh
 
-func envelope(via string, status []byte) []byte {
-	b := make([]byte, 0, 2+len(via)+len(status))
-	b = append(b, msgStatus, byte(len(via)))
+func envelope(via string, status []byte) []byte { return envelopeOf(msgStatus, via, status) }
+
+// envelopeOf wraps a status, delta or reply.
+func envelopeOf(typ byte, via string, body []byte) []byte {
+	b := make([]byte, 0, 2+len(via)+len(body))
+	b = append(b, typ, byte(len(via)))
 	b = append(b, via...)
-	return append(b, status...)
+	return append(b, body...)
 }
 
 // errBadEnvelope is a gossip message that is not a status envelope.
 var errBadEnvelope = errors.New("bad envelope")
 
 func openEnvelope(b []byte) (via string, status []byte, err error) {
-	if len(b) < 2 || b[0] != msgStatus {
+	if len(b) < 2 || (b[0] != msgStatus && b[0] != msgDelta && b[0] != msgReply) {
 		return "", nil, errBadEnvelope
 	}
 	n := int(b[1])
@@ -80,12 +95,23 @@ func openEnvelope(b []byte) (via string, status []byte, err error) {
 // NodeMeta is empty: statuses travel as messages, not metadata.
 func (d *delegate) NodeMeta(int) []byte { return nil }
 
-// NotifyMsg receives a gossiped status, or statuses a peer sent after
-// reading this node's digest.
+// NotifyMsg receives a gossiped status or delta, a want, a reply to one,
+// or statuses a peer sent after reading this node's digest.
 func (d *delegate) NotifyMsg(b []byte) {
 	m := (*Mesh)(d)
-	if len(b) > 0 && b[0] == msgState {
-		m.mergeState(b)
+	if len(b) == 0 {
+		m.c.bad.Inc()
+		return
+	}
+	switch b[0] {
+	case msgState:
+		m.mergeState(b, false)
+		return
+	case msgWant:
+		m.answerWant(b)
+		return
+	case msgDelta:
+		m.takeDelta(b)
 		return
 	}
 	via, sb, err := openEnvelope(b)
@@ -101,7 +127,7 @@ func (d *delegate) NotifyMsg(b []byte) {
 	m.mu.Lock()
 	ok := m.accept(s, via)
 	m.mu.Unlock()
-	if ok {
+	if ok && b[0] == msgStatus {
 		// Relay it: the copy names this node. (Queued without m.mu: the
 		// queue asks memberlist for the member count, and memberlist
 		// calls NotifyJoin, which takes m.mu, with its node lock held.)
@@ -114,6 +140,9 @@ func (m *Mesh) accept(s Status, via string) bool {
 	switch m.table.offer(s, via, time.Now()) {
 	case accepted:
 		m.c.received.Inc()
+		if m.opts.onStatus != nil {
+			m.opts.onStatus(m.opts.Name, s.Host, s.Seq)
+		}
 		return true
 	case replayed:
 		m.c.replayed.Inc()
@@ -182,17 +211,20 @@ func stateMessage(sender string, statuses [][]byte) []byte {
 
 // MergeRemoteState takes a peer's push/pull state: statuses, or a digest
 // to answer with the statuses the peer lacks.
-func (d *delegate) MergeRemoteState(buf []byte, _ bool) {
+func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 	m := (*Mesh)(d)
 	if len(buf) > 0 && buf[0] == msgDigest {
 		m.answerDigest(buf)
 		return
 	}
-	m.mergeState(buf)
+	m.mergeState(buf, join)
 }
 
-// mergeState takes the statuses of a msgState message.
-func (m *Mesh) mergeState(buf []byte) {
+// mergeState takes the statuses of a msgState message. Those new here are
+// gossiped on after a join (two halves of a mesh meeting: what one half
+// lacks, all of it lacks); an anti-entropy answer is news to this node
+// only.
+func (m *Mesh) mergeState(buf []byte, relayNew bool) {
 	sender, statuses, err := parseState(buf)
 	if err != nil {
 		m.c.bad.Inc()
@@ -207,7 +239,7 @@ func (m *Mesh) mergeState(buf []byte) {
 			m.c.bad.Inc()
 			continue
 		}
-		if m.accept(s, sender) {
+		if m.accept(s, sender) && relayNew {
 			relay = append(relay, &statusBroadcast{host: s.Host, msg: envelope(m.opts.Name, sb)})
 		}
 	}
@@ -392,8 +424,9 @@ func (e *events) NotifyUpdate(n *memberlist.Node) { e.NotifyJoin(n) }
 // statusBroadcast is one host's status in the transmit queue; a newer
 // status of the same host replaces it (NamedBroadcast).
 type statusBroadcast struct {
-	host string
-	msg  []byte
+	host     string
+	msg      []byte
+	finished func() // when set, called once memberlist is done with it
 }
 
 func (b *statusBroadcast) Invalidates(o memberlist.Broadcast) bool {
@@ -402,4 +435,8 @@ func (b *statusBroadcast) Invalidates(o memberlist.Broadcast) bool {
 }
 func (b *statusBroadcast) Name() string    { return "status/" + b.host }
 func (b *statusBroadcast) Message() []byte { return b.msg }
-func (b *statusBroadcast) Finished()       {}
+func (b *statusBroadcast) Finished() {
+	if b.finished != nil {
+		b.finished()
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -74,6 +75,10 @@ type Options struct {
 	transport memberlist.Transport
 	// tune adjusts memberlist's configuration (tests and benchmarks).
 	tune func(*memberlist.Config)
+	// onStatus, when set, is told of every status this node takes: its
+	// own (via == Name) and peers' (benchmarks measure convergence with
+	// it). It is called with the mesh's lock held and must not block.
+	onStatus func(node, host string, seq uint64)
 }
 
 // StatusFunc returns this host's status now. The mesh fills Host, Seq and
@@ -93,8 +98,9 @@ type Mesh struct {
 	ml *memberlist.Memberlist
 	// queue holds this node's own statuses, retransmitted memberlist's
 	// usual RetransmitMult × log N times; relay holds the statuses it
-	// passes on, retransmitted half as often: every node relays, so the
-	// epidemic needs less from each (the digest repairs what is missed).
+	// passes on, retransmitted a quarter as often (log N): every node
+	// relays, so the epidemic needs little from each, and a node that
+	// missed one asks for it (msgWant) when the next delta comes.
 	queue, relay *memberlist.TransmitLimitedQueue
 
 	mu       sync.Mutex
@@ -102,6 +108,18 @@ type Mesh struct {
 	seq      uint64
 	lastSent Status
 	sent     bool
+	// quiet counts the intervals since this node last gossiped its status;
+	// at heartbeat it gossips even without a material change.
+	quiet, heartbeat int
+	// wanted is when this node last asked for a host's whole status;
+	// wantWindow and wantAnswers bound the wants it answers per second.
+	wanted      map[string]time.Time
+	wantWindow  time.Time
+	wantAnswers int
+	// inFlight is the sequence number of this node's own status while
+	// memberlist still transmits it (0 when done): the next status is
+	// then sent whole, since a delta would replace its base in the queue.
+	inFlight atomic.Uint64
 
 	c counters
 }
@@ -110,7 +128,8 @@ type Mesh struct {
 type member struct{ name, addr string }
 
 type counters struct {
-	received, bad, replayed, future, own, refusedAlive, refusedMerge, broadcasts, antiEntropy *metrics.Counter
+	received, bad, replayed, future, own, noBase, refusedAlive, refusedMerge, broadcasts, deltas, antiEntropy *metrics.Counter
+	wantsSent, wantsAnswered, wantsRefused                                                                    *metrics.Counter
 }
 
 // New checks opts and prepares a mesh; Run starts it.
@@ -193,21 +212,29 @@ func newMesh(opts Options, status StatusFunc) (*Mesh, error) {
 		table: newPeers(opts.Name, opts.Down, opts.Remove, opts.History),
 		// Sequence numbers start at the start time, so they keep growing
 		// across restarts and a peer does not take new statuses for replays.
-		seq: uint64(time.Now().UnixNano()),
+		seq:       uint64(time.Now().UnixNano()),
+		heartbeat: heartbeatEvery(opts.Interval, opts.Down),
+		wanted:    make(map[string]time.Time),
 	}
 	counter := func(name, labels string) *metrics.Counter {
 		return m.set.GetOrCreateCounter(fmt.Sprintf(`prophasis_mesh_%s{node=%q%s}`, name, opts.Name, labels))
 	}
 	m.c = counters{
-		received:     counter("statuses_received_total", ""),
-		bad:          counter("statuses_dropped_total", `,reason="malformed"`),
-		replayed:     counter("statuses_dropped_total", `,reason="replayed"`),
-		future:       counter("statuses_dropped_total", `,reason="future"`),
-		own:          counter("statuses_dropped_total", `,reason="own_name"`),
-		refusedAlive: counter("refused_total", `,reason="alive_outside_allow"`),
-		refusedMerge: counter("refused_total", `,reason="merge_outside_allow"`),
-		broadcasts:   counter("statuses_sent_total", ""),
-		antiEntropy:  counter("anti_entropy_messages_sent_total", ""),
+		received: counter("statuses_received_total", ""),
+		bad:      counter("statuses_dropped_total", `,reason="malformed"`),
+		replayed: counter("statuses_dropped_total", `,reason="replayed"`),
+		future:   counter("statuses_dropped_total", `,reason="future"`),
+		own:      counter("statuses_dropped_total", `,reason="own_name"`),
+		// A delta whose base this node lacks: it asks for the whole status.
+		noBase:        counter("statuses_dropped_total", `,reason="no_base"`),
+		refusedAlive:  counter("refused_total", `,reason="alive_outside_allow"`),
+		refusedMerge:  counter("refused_total", `,reason="merge_outside_allow"`),
+		broadcasts:    counter("statuses_sent_total", ""),
+		deltas:        counter("deltas_sent_total", ""),
+		wantsSent:     counter("wants_sent_total", ""),
+		wantsAnswered: counter("wants_answered_total", ""),
+		wantsRefused:  counter("wants_refused_total", ""),
+		antiEntropy:   counter("anti_entropy_messages_sent_total", ""),
 	}
 	m.table.onDown = func(name string) { m.logger.Warn("peer down", "peer", name, "silent_for", opts.Down) }
 	m.table.onBack = func(name string) { m.logger.Info("peer back", "peer", name) }
@@ -244,12 +271,21 @@ func (m *Mesh) memberlistConfig() (*memberlist.Config, error) {
 	conf.PushPullInterval = max(conf.PushPullInterval, time.Minute)
 	if m.opts.Down < time.Minute {
 		conf.PushPullInterval = 5 * time.Second
+	} else {
+		// Statuses change at most every Interval (a minute by default) and
+		// Down is long: gossip once a second rather than five times (every
+		// gossip packet costs ~45 bytes of label, checksum and encryption
+		// whatever it carries), and probe every 5 s rather than every
+		// second (SWIM still notices a dead member within about a minute
+		// at 500 members, far inside Down).
+		conf.GossipInterval = time.Second
+		conf.ProbeInterval = 5 * time.Second
 	}
 	if m.opts.tune != nil {
 		m.opts.tune(conf)
 	}
 	m.queue = &memberlist.TransmitLimitedQueue{NumNodes: m.numMembers, RetransmitMult: conf.RetransmitMult}
-	m.relay = &memberlist.TransmitLimitedQueue{NumNodes: m.numMembers, RetransmitMult: max(conf.RetransmitMult/2, 1)}
+	m.relay = &memberlist.TransmitLimitedQueue{NumNodes: m.numMembers, RetransmitMult: max(conf.RetransmitMult/4, 1)}
 	inner := m.opts.transport
 	if inner == nil {
 		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
@@ -339,15 +375,23 @@ func (m *Mesh) stop() {
 	m.save()
 }
 
-// update takes this host's status and queues it for gossip if it changed.
+// update takes this host's status and queues it for gossip if a reading
+// changed materially (delta.go), or if it has been quiet for heartbeat
+// intervals; after the first status, as a delta from the one before.
 func (m *Mesh) update(ctx context.Context) {
 	s := m.status(ctx)
 	s.Host = m.opts.Name
 	s.Time = time.Now()
 	m.mu.Lock()
-	if m.sent && sameReadings(s, m.lastSent) {
-		m.mu.Unlock()
-		return
+	full := !m.sent || m.inFlight.Load() != 0
+	if m.sent {
+		var material bool
+		s, material = materialUpdate(m.lastSent, s.normalize())
+		m.quiet++
+		if !material && m.quiet < m.heartbeat {
+			m.mu.Unlock()
+			return
+		}
 	}
 	m.seq++
 	s.Seq = m.seq
@@ -358,11 +402,24 @@ func (m *Mesh) update(ctx context.Context) {
 		return
 	}
 	s, _ = DecodeStatus(b) // what peers will see
+	msg := envelope(m.opts.Name, b)
+	if !full {
+		if d := encodeDelta(m.lastSent, s, b); d != nil {
+			msg = envelopeOf(msgDelta, m.opts.Name, d)
+			m.c.deltas.Inc()
+		}
+	}
 	m.table.offer(s, m.opts.Name, time.Now())
-	m.lastSent, m.sent = s, true
+	if m.opts.onStatus != nil {
+		m.opts.onStatus(m.opts.Name, s.Host, s.Seq)
+	}
+	m.lastSent, m.sent, m.quiet = s, true, 0
 	m.mu.Unlock()
+	seq := s.Seq
+	m.inFlight.Store(seq)
 	// Not under m.mu: see NotifyMsg.
-	m.queue.QueueBroadcast(&statusBroadcast{host: s.Host, msg: envelope(m.opts.Name, b)})
+	m.queue.QueueBroadcast(&statusBroadcast{host: s.Host, msg: msg,
+		finished: func() { m.inFlight.CompareAndSwap(seq, 0) }})
 	m.c.broadcasts.Inc()
 }
 

@@ -86,17 +86,6 @@ type Status struct {
 	Checks        []Check       `json:"checks,omitempty"`
 }
 
-// sameReadings reports whether a and b differ only in what always changes
-// (sequence, time, uptime): then there is nothing new to gossip. Values
-// are compared at wire precision.
-func sameReadings(a, b Status) bool {
-	a.Seq, a.Time, a.Uptime = 0, time.Time{}, 0
-	b.Seq, b.Time, b.Uptime = 0, time.Time{}, 0
-	ea, err1 := a.Encode(MaxStatusBytes)
-	eb, err2 := b.Encode(MaxStatusBytes)
-	return err1 == nil && err2 == nil && string(ea) == string(eb)
-}
-
 // normalize returns s within the limits: strings made printable UTF-8 and
 // cut, lists cut, numbers clamped; checks sorted worst first (so trimming
 // keeps the interesting ones), then by name.
@@ -106,7 +95,8 @@ func (s Status) normalize() Status {
 	s.Time = s.Time.Truncate(time.Millisecond)
 	s.Load1, s.Load5, s.Load15 = clampFloat(s.Load1), clampFloat(s.Load5), clampFloat(s.Load15)
 	s.CPU = min(clampFloat(s.CPU), 100)
-	s.MemUsed = min(s.MemUsed, s.MemTotal)
+	// Memory travels in MiB.
+	s.MemUsed, s.MemTotal = min(s.MemUsed, s.MemTotal)>>20<<20, s.MemTotal>>20<<20
 	s.Users = max(0, min(s.Users, math.MaxUint16))
 	procs := make([]Process, 0, min(len(s.Processes), MaxProcesses))
 	for _, p := range s.Processes[:min(len(s.Processes), MaxProcesses)] {

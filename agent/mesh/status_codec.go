@@ -9,15 +9,20 @@ import (
 )
 
 // statusVersion is the first byte of an encoded status; a decoder refuses
-// any other, so the format can change without misreading.
-const statusVersion = 1
+// any other, so the format can change without misreading. Version 2 sends
+// memory in MiB (version 1 in bytes).
+const statusVersion = 2
 
 // Wire format (all integers unsigned varints, strings a varint length then
 // UTF-8 bytes):
 //
-//	version(1 byte) host seq time_ms uptime_s load1×100 load5×100 load15×100
-//	mem_used mem_total cpu×10 rx tx users
-//	nprocs {name cpu×10 rss}  nerrors {line}  nchecks {name state(1 byte)}
+//	version(1 byte) host seq time_ms uptime_s  fields
+//
+// and the fields, in this order (a delta, delta.go, carries some of them):
+//
+//	load1×100 load5×100 load15×100 mem_used_MiB mem_total_MiB cpu×10
+//	rx tx users  nprocs {name cpu×10 rss}  nerrors {line}
+//	nchecks {name state(1 byte)}
 //
 // A status of five processes, five 200-byte log lines and a dozen checks
 // is about 1.3 KB; a quiet host's about 150 bytes.
@@ -57,31 +62,124 @@ func (s Status) appendTo(b []byte) []byte {
 	b = binary.AppendUvarint(b, s.Seq)
 	b = binary.AppendUvarint(b, uint64(max(s.Time.UnixMilli(), 0)))
 	b = binary.AppendUvarint(b, uint64(s.Uptime/time.Second))
-	for _, f := range []float64{s.Load1, s.Load5, s.Load15} {
-		b = binary.AppendUvarint(b, uint64(math.Round(f*100)))
-	}
-	b = binary.AppendUvarint(b, s.MemUsed)
-	b = binary.AppendUvarint(b, s.MemTotal)
-	b = binary.AppendUvarint(b, uint64(math.Round(s.CPU*10)))
-	b = binary.AppendUvarint(b, s.RxBytesPerSec)
-	b = binary.AppendUvarint(b, s.TxBytesPerSec)
-	b = binary.AppendUvarint(b, uint64(s.Users))
-	b = binary.AppendUvarint(b, uint64(len(s.Processes)))
-	for _, p := range s.Processes {
-		b = appendString(b, p.Name)
-		b = binary.AppendUvarint(b, uint64(math.Round(p.CPU*10)))
-		b = binary.AppendUvarint(b, p.RSS)
-	}
-	b = binary.AppendUvarint(b, uint64(len(s.Errors)))
-	for _, e := range s.Errors {
-		b = appendString(b, e)
-	}
-	b = binary.AppendUvarint(b, uint64(len(s.Checks)))
-	for _, c := range s.Checks {
-		b = appendString(b, c.Name)
-		b = append(b, byte(c.State))
+	for f := range numFields {
+		b = s.appendField(b, f)
 	}
 	return b
+}
+
+// The fields of a status after its header, in wire order; a delta's mask
+// has bit 1<<field set for each field it carries.
+const (
+	fieldLoad1 = iota
+	fieldLoad5
+	fieldLoad15
+	fieldMemUsed
+	fieldMemTotal
+	fieldCPU
+	fieldRx
+	fieldTx
+	fieldUsers
+	fieldProcesses
+	fieldErrors
+	fieldChecks
+	numFields
+)
+
+func (s *Status) appendField(b []byte, f int) []byte {
+	switch f {
+	case fieldLoad1:
+		return binary.AppendUvarint(b, uint64(math.Round(s.Load1*100)))
+	case fieldLoad5:
+		return binary.AppendUvarint(b, uint64(math.Round(s.Load5*100)))
+	case fieldLoad15:
+		return binary.AppendUvarint(b, uint64(math.Round(s.Load15*100)))
+	case fieldMemUsed:
+		return binary.AppendUvarint(b, s.MemUsed>>20)
+	case fieldMemTotal:
+		return binary.AppendUvarint(b, s.MemTotal>>20)
+	case fieldCPU:
+		return binary.AppendUvarint(b, uint64(math.Round(s.CPU*10)))
+	case fieldRx:
+		return binary.AppendUvarint(b, s.RxBytesPerSec)
+	case fieldTx:
+		return binary.AppendUvarint(b, s.TxBytesPerSec)
+	case fieldUsers:
+		return binary.AppendUvarint(b, uint64(s.Users))
+	case fieldProcesses:
+		b = binary.AppendUvarint(b, uint64(len(s.Processes)))
+		for _, p := range s.Processes {
+			b = appendString(b, p.Name)
+			b = binary.AppendUvarint(b, uint64(math.Round(p.CPU*10)))
+			b = binary.AppendUvarint(b, p.RSS)
+		}
+	case fieldErrors:
+		b = binary.AppendUvarint(b, uint64(len(s.Errors)))
+		for _, e := range s.Errors {
+			b = appendString(b, e)
+		}
+	case fieldChecks:
+		b = binary.AppendUvarint(b, uint64(len(s.Checks)))
+		for _, c := range s.Checks {
+			b = appendString(b, c.Name)
+			b = append(b, byte(c.State))
+		}
+	}
+	return b
+}
+
+// readField reads field f into s. Memory used over total is checked by
+// the caller, once both are known.
+func (d *decoder) readField(s *Status, f int) {
+	switch f {
+	case fieldLoad1:
+		s.Load1 = float64(d.uint(1e8, "load1")) / 100
+	case fieldLoad5:
+		s.Load5 = float64(d.uint(1e8, "load5")) / 100
+	case fieldLoad15:
+		s.Load15 = float64(d.uint(1e8, "load15")) / 100
+	case fieldMemUsed:
+		s.MemUsed = d.uint(math.MaxUint64>>20, "memory used") << 20
+	case fieldMemTotal:
+		s.MemTotal = d.uint(math.MaxUint64>>20, "memory total") << 20
+	case fieldCPU:
+		s.CPU = float64(d.uint(1000, "cpu")) / 10
+	case fieldRx:
+		s.RxBytesPerSec = d.uint(math.MaxUint64, "rx")
+	case fieldTx:
+		s.TxBytesPerSec = d.uint(math.MaxUint64, "tx")
+	case fieldUsers:
+		s.Users = int(d.uint(math.MaxUint16, "users"))
+	case fieldProcesses:
+		s.Processes = nil
+		if n := d.uint(MaxProcesses, "process count"); d.err == nil && n > 0 {
+			s.Processes = make([]Process, n)
+			for i := range s.Processes {
+				s.Processes[i] = Process{Name: d.str(MaxProcNameLen, "process name"),
+					CPU: float64(d.uint(1e7, "process cpu")) / 10, RSS: d.uint(math.MaxUint64, "process rss")}
+			}
+		}
+	case fieldErrors:
+		s.Errors = nil
+		if n := d.uint(MaxErrorLines, "error line count"); d.err == nil && n > 0 {
+			s.Errors = make([]string, n)
+			for i := range s.Errors {
+				s.Errors[i] = d.str(MaxErrorLineLen, "error line")
+			}
+		}
+	case fieldChecks:
+		s.Checks = nil
+		if n := d.uint(MaxChecks, "check count"); d.err == nil && n > 0 {
+			s.Checks = make([]Check, n)
+			for i := range s.Checks {
+				s.Checks[i].Name = d.str(MaxCheckNameLen, "check name")
+				s.Checks[i].State = State(d.byte("check state"))
+				if d.err == nil && s.Checks[i].State > StateUnknown {
+					d.fail("check state out of range")
+				}
+			}
+		}
+	}
 }
 
 func appendString(b []byte, s string) []byte {
@@ -112,40 +210,11 @@ func DecodeStatus(b []byte) (Status, error) {
 	ms := d.uint(1<<53, "time")
 	s.Time = time.UnixMilli(int64(ms))
 	s.Uptime = time.Duration(d.uint(100*365*24*3600, "uptime")) * time.Second
-	s.Load1 = float64(d.uint(1e8, "load1")) / 100
-	s.Load5 = float64(d.uint(1e8, "load5")) / 100
-	s.Load15 = float64(d.uint(1e8, "load15")) / 100
-	s.MemUsed = d.uint(math.MaxUint64, "memory used")
-	s.MemTotal = d.uint(math.MaxUint64, "memory total")
+	for f := range numFields {
+		d.readField(&s, f)
+	}
 	if d.err == nil && s.MemUsed > s.MemTotal {
 		d.fail("memory used over total")
-	}
-	s.CPU = float64(d.uint(1000, "cpu")) / 10
-	s.RxBytesPerSec = d.uint(math.MaxUint64, "rx")
-	s.TxBytesPerSec = d.uint(math.MaxUint64, "tx")
-	s.Users = int(d.uint(math.MaxUint16, "users"))
-	if n := d.uint(MaxProcesses, "process count"); d.err == nil && n > 0 {
-		s.Processes = make([]Process, n)
-		for i := range s.Processes {
-			s.Processes[i] = Process{Name: d.str(MaxProcNameLen, "process name"),
-				CPU: float64(d.uint(1e7, "process cpu")) / 10, RSS: d.uint(math.MaxUint64, "process rss")}
-		}
-	}
-	if n := d.uint(MaxErrorLines, "error line count"); d.err == nil && n > 0 {
-		s.Errors = make([]string, n)
-		for i := range s.Errors {
-			s.Errors[i] = d.str(MaxErrorLineLen, "error line")
-		}
-	}
-	if n := d.uint(MaxChecks, "check count"); d.err == nil && n > 0 {
-		s.Checks = make([]Check, n)
-		for i := range s.Checks {
-			s.Checks[i].Name = d.str(MaxCheckNameLen, "check name")
-			s.Checks[i].State = State(d.byte("check state"))
-			if d.err == nil && s.Checks[i].State > StateUnknown {
-				d.fail("check state out of range")
-			}
-		}
 	}
 	if d.err == nil && len(d.b) > 0 {
 		d.fail(fmt.Sprintf("%d trailing bytes", len(d.b)))
