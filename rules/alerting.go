@@ -126,22 +126,23 @@ func (a *Alerting) Run(ctx context.Context) error {
 		return fmt.Errorf("load acknowledgements: %w", err)
 	}
 	now := time.Now()
+	a.deleteExpiredAcks(ctx, now) // expired while the server was down
 	for _, k := range acks {
 		if k.Expires != 0 && k.Expires <= now.UnixMilli() {
-			// Expired while the server was down: gone from the store too.
-			if err := a.st.DeleteAck(ctx, k.SubjectKey); err != nil && !errors.Is(err, store.ErrNotFound) {
-				a.logger.Warn("delete expired acknowledgement", "subject", k.SubjectKey, "err", err)
-			}
 			continue
 		}
 		if err := a.mgr.Acknowledge(ctx, k.SubjectKey, toAlertAck(k)); err != nil {
 			return err
 		}
 	}
+	sweep := time.NewTicker(10 * time.Minute)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-sweep.C:
+			a.deleteExpiredAcks(ctx, time.Now())
 		case <-*a.changed.Load():
 			before := a.changed.Load()
 			a.fresh(ctx)
@@ -158,6 +159,24 @@ func (a *Alerting) Run(ctx context.Context) error {
 		case subj := <-a.acksOff:
 			if err := a.st.DeleteAck(ctx, alert.SubjectKey(subj)); err != nil && !errors.Is(err, store.ErrNotFound) {
 				a.logger.Warn("delete acknowledgement of a recovered subject", "subject", alert.SubjectKey(subj), "err", err)
+			}
+		}
+	}
+}
+
+// deleteExpiredAcks removes the acknowledgements that expired by now from
+// the store. The manager forgets them itself when they expire, and the
+// API's list leaves them out; this keeps the store from collecting them.
+func (a *Alerting) deleteExpiredAcks(ctx context.Context, now time.Time) {
+	acks, err := a.st.Acks(ctx)
+	if err != nil {
+		a.logger.Warn("list acknowledgements", "err", err)
+		return
+	}
+	for _, k := range acks {
+		if k.Expires != 0 && k.Expires <= now.UnixMilli() {
+			if err := a.st.DeleteAck(ctx, k.SubjectKey); err != nil && !errors.Is(err, store.ErrNotFound) {
+				a.logger.Warn("delete expired acknowledgement", "subject", k.SubjectKey, "err", err)
 			}
 		}
 	}

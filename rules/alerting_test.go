@@ -231,6 +231,43 @@ func TestNotificationFailuresInTheSystemLog(t *testing.T) {
 	}
 }
 
+// TestExpiredAcksLeaveTheStore: acknowledgements that expired are deleted
+// from the store (at start, and every 10 minutes while running, by the same
+// sweep); one still valid stays.
+func TestExpiredAcksLeaveTheStore(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	now := time.Now()
+	for _, k := range []store.Ack{
+		{SubjectKey: "check/db1/disk/res", Subject: store.Subject{Kind: "check", Host: "db1", Plugin: "disk", Check: "res"},
+			By: "ann", Comment: "old", At: now.Add(-2 * time.Hour).UnixMilli(), Expires: now.Add(-time.Hour).UnixMilli()},
+		{SubjectKey: "host/db2", Subject: store.Subject{Kind: "host", Host: "db2"},
+			By: "ann", Comment: "still on it", At: now.UnixMilli(), Expires: now.Add(time.Hour).UnixMilli()},
+	} {
+		if err := e.st.SaveAck(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startAlerting(t, e)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		acks, err := e.st.Acks(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(acks) == 1 {
+			if acks[0].SubjectKey != "host/db2" {
+				t.Fatalf("kept %+v, want the valid one", acks[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("acks in the store after start: %+v", acks)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestServicesIgnoreAcknowledgedAndMaintainedMembers: a service whose rules
 // ignore acknowledged members is ok again once its failed dependency is
 // acknowledged; one ignoring maintenance is ok while a silence covers the
