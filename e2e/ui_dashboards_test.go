@@ -182,6 +182,10 @@ func TestUIDashboards(t *testing.T) {
 	if code, d := serverDashboard(t, srv, "web2-dashboard"); code != 200 || len(d["panels"].([]any)) == 0 {
 		t.Fatalf("the saved automatic dashboard: %d %v", code, d)
 	}
+	// Its panels (no variables) open in Explore with the way back to the panel.
+	if href := evalJS[string](ctx, `document.querySelector('.panel a[href^="/explore"]').getAttribute('href')`); !strings.Contains(href, "dash=web2-dashboard&panel=0") {
+		t.Errorf("a stored panel's Explore link %q", href)
+	}
 
 	// Import: a bad document is refused with the server's reason; a good
 	// one with a group variable ($group is its hosts) opens.

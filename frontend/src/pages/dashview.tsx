@@ -171,7 +171,7 @@ export function DashboardView({ d, onChange, onDelete, onSaveCopy, crumb, saveEr
           {d.panels.flatMap((p, i) => {
             const rep = p.repeat && d.variables.some((v) => v.name === p.repeat) ? vs.selected[p.repeat] ?? [] : null;
             const draw = (vars: Vars, key: string, first: boolean) => (
-              <PanelView key={key} p={p} vars={vars} start={start} end={end} step={step} tick={tick}
+              <PanelView key={key} p={p} vars={vars} start={start} end={end} step={step} tick={tick} from={onChange ? { dash: d.name, panel: i } : undefined}
                 editing={editing && first} vs={vs} onChange={(np) => setPanel(i, np)}
                 onZoom={(f, t) => setQuery({ from: String(f), to: String(t) }, { replace: false })} />
             );
@@ -185,8 +185,8 @@ export function DashboardView({ d, onChange, onDelete, onSaveCopy, crumb, saveEr
   );
 }
 
-function PanelView({ p, vars, start, end, step, tick, editing, vs, onChange, onZoom }: {
-  p: Panel; vars: Vars; start: number; end: number; step: number; tick: number;
+function PanelView({ p, vars, start, end, step, tick, from, editing, vs, onChange, onZoom }: {
+  p: Panel; vars: Vars; start: number; end: number; step: number; tick: number; from?: { dash: string; panel: number };
   editing: boolean; vs: VarState; onChange: (p: Panel | null) => void; onZoom: (f: number, t: number) => void;
 }) {
   const q = expand(p.query, vars, 'query');
@@ -210,7 +210,10 @@ function PanelView({ p, vars, start, end, step, tick, editing, vs, onChange, onZ
       <div class="card-head">
         <h2>{title}</h2>
         <span class="actions">
-          <a class="btn small" href={hrefWith('/explore', { q })}>Explore</a>
+          {/* Explore can save its query back into a stored panel (?dash=&panel=),
+              offered only when the query has no variables, which the saved
+              query would lose. */}
+          <a class="btn small" href={hrefWith('/explore', { q, ...(from && q === p.query ? { dash: from.dash, panel: String(from.panel) } : {}) })}>Explore</a>
         </span>
       </div>
       {editing && <PanelEditor p={p} vs={vs} onChange={onChange} />}
