@@ -6,25 +6,83 @@ package e2e
 // receiver and a real agent running a Debian Nagios plugin.
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
+// formHook is a webhook receiver on 127.0.0.1 that accepts a request only
+// with the module's HMAC signature and a header's value (both secrets of
+// the module), and keeps the rule of each alert it accepts.
+type formHook struct {
+	URL string
+
+	mu     sync.Mutex
+	rules  []string
+	bodies []string
+	bad    []string
+}
+
+func startFormHook(t *testing.T, secret, header, value string) *formHook {
+	t.Helper()
+	h := &formHook{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		var a struct{ Rule string }
+		why := ""
+		switch {
+		case !hmac.Equal([]byte(r.Header.Get("X-Prophasis-Signature")), []byte("sha256="+hex.EncodeToString(mac.Sum(nil)))):
+			why = "bad signature"
+		case r.Header.Get(header) != value:
+			why = header + " is " + r.Header.Get(header)
+		case json.Unmarshal(body, &a) != nil:
+			why = "not JSON"
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if why != "" {
+			h.bad = append(h.bad, why)
+			http.Error(w, why, http.StatusBadRequest)
+			return
+		}
+		h.rules = append(h.rules, a.Rule)
+		h.bodies = append(h.bodies, string(body))
+	}))
+	t.Cleanup(srv.Close)
+	h.URL = srv.URL
+	return h
+}
+
+func (h *formHook) received() (rules, bodies, bad []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.rules...), append([]string(nil), h.bodies...), append([]string(nil), h.bad...)
+}
+
 // TestUIFormsAlertModule: an admin makes a webhook module with its form. A
 // bad URL is refused with the server's reason beside the URL field; with a
-// receiver's URL and a signing secret, "Save and send a test" delivers a
-// test notification the receiver verifies with the secret. The secret is
-// never shown again; an edit that leaves it alone keeps it (the list's
-// "Send a test" still signs with it). An email module's port error shows
+// receiver's URL, a signing secret and a token header, "Save and send a
+// test" delivers a test notification the receiver accepts only with both.
+// The secrets are never shown again; an edit that leaves them alone keeps
+// them (the list's "Send a test" is still accepted). An email module's port error shows
 // beside the port.
 func TestUIFormsAlertModule(t *testing.T) {
-	const secret = "form-hook-secret-42"
+	const secret, token = "form-hook-secret-42", "form-token-77"
 	srv := startUIServer(t)
-	hook := startHook(t, secret)
+	hook := startFormHook(t, secret, "X-Token", token)
 	ctx := newBrowser(t, desktopWidth, desktopHeight)
 	uiLogin(ctx, srv.URL+"/config/alert-modules", srv.Admin)
 
@@ -36,6 +94,9 @@ func TestUIFormsAlertModule(t *testing.T) {
 	typeText(ctx, "#module-name", "hook")
 	typeText(ctx, "#module-url", "not-a-url")
 	typeText(ctx, "#module-secret", secret)
+	clickText(ctx, "button", "Add a header")
+	typeText(ctx, "#module-header-0-name", "X-Token")
+	typeText(ctx, "#module-header-0-value", token)
 	clickText(ctx, "button[type=submit]", "Save")
 	waitJS(ctx, "the server's reason beside the URL",
 		`document.querySelector('#module-url')?.getAttribute('aria-invalid') === 'true' && document.querySelector('#module-url').parentElement.querySelector('.field-error')?.textContent.includes('url must be an absolute')`, 15*time.Second)
@@ -47,21 +108,22 @@ func TestUIFormsAlertModule(t *testing.T) {
 	setField(ctx, "#module-url", hook.URL+"/prophasis")
 	clickText(ctx, "button", "Save and send a test")
 	waitJS(ctx, "the test's outcome", `document.querySelector('.test-result')?.textContent.includes('Sent')`, 20*time.Second)
-	alerts, bodies, bad := hook.received()
+	rules, bodies, bad := hook.received()
 	if len(bad) > 0 {
 		t.Fatalf("the receiver refused requests: %v", bad)
 	}
-	if len(alerts) != 1 || alerts[0].Rule != "prophasis-test" {
-		t.Fatalf("the receiver got %d alerts (%v), want the one test", len(alerts), alerts)
+	if len(rules) != 1 || rules[0] != "prophasis-test" {
+		t.Fatalf("the receiver got %d alerts (rules %v), want the one test", len(rules), rules)
 	}
 	for _, b := range bodies {
-		if strings.Contains(b, secret) {
-			t.Error("the webhook's body holds its secret")
+		if strings.Contains(b, secret) || strings.Contains(b, token) {
+			t.Error("the webhook's body holds a secret")
 		}
 	}
 	// Saved: the typed secret has left the form, which says it is set.
 	waitJS(ctx, "the secret shown as set", `document.querySelector('#module-secret-state')?.dataset.secretState === 'set'`, 5*time.Second)
-	secretShown := `(() => { const s = ` + jsString(secret) + `; return document.documentElement.outerHTML.includes(s) || [...document.querySelectorAll('input, textarea')].some(e => e.value.includes(s)) })()`
+	secretShown := `(() => { const shown = (s) => document.documentElement.outerHTML.includes(s) || [...document.querySelectorAll('input, textarea')].some(e => e.value.includes(s));
+		return shown(` + jsString(secret) + `) || shown(` + jsString(token) + `) })()`
 	if evalJS[bool](ctx, secretShown) {
 		t.Error("the secret is still in the page after saving")
 	}
@@ -76,7 +138,7 @@ func TestUIFormsAlertModule(t *testing.T) {
 		Description string
 		Config      map[string]any
 	}](t, srv.mustJSON("GET", "/manage/v1/alert-modules/hook", nil))
-	if mod.Config["secret"] != "<secret>" || mod.Config["url"] != hook.URL+"/prophasis" {
+	if mod.Config["secret"] != "<secret>" || mod.Config["url"] != hook.URL+"/prophasis" || mod.Config["headers"].(map[string]any)["X-Token"] != "<secret>" {
 		t.Errorf("stored module: %+v", mod)
 	}
 
@@ -92,18 +154,21 @@ func TestUIFormsAlertModule(t *testing.T) {
 	if s := textOf(ctx, "#module-secret-state"); s != "set — leave empty to keep" {
 		t.Errorf("the secret's state reads %q", s)
 	}
+	if h := evalJS[[]string](ctx, `[document.querySelector('#module-header-0-name')?.value, document.querySelector('#module-header-0-value')?.value, document.querySelector('#module-header-0-value')?.placeholder]`); strings.Join(h, "|") != "X-Token||set — leave empty to keep" {
+		t.Errorf("the header when editing: %q", h)
+	}
 	typeText(ctx, "#module-description", "ops pager")
 	screenshot(ctx, "webhook-edit")
 	clickText(ctx, "button[type=submit]", "Save")
 	waitJS(ctx, "the edited module listed", `document.querySelector('#main .list')?.innerText.includes('ops pager')`, 15*time.Second)
 	evalJS[bool](ctx, `([...document.querySelectorAll('#main .list > li')].find(li => li.querySelector('strong')?.textContent === 'hook').querySelector('button').click(), true)`)
 	waitJS(ctx, "the list's test outcome", `document.querySelector('#main .list .test-result')?.textContent.includes('Sent')`, 20*time.Second)
-	alerts, _, bad = hook.received()
+	rules, _, bad = hook.received()
 	if len(bad) > 0 {
-		t.Fatalf("after an edit that kept the secret, the receiver refused: %v", bad)
+		t.Fatalf("after an edit that kept the secrets, the receiver refused: %v", bad)
 	}
-	if len(alerts) != 2 {
-		t.Fatalf("the receiver got %d alerts, want 2", len(alerts))
+	if len(rules) != 2 {
+		t.Fatalf("the receiver got %d alerts, want 2", len(rules))
 	}
 
 	// An email module: the SMTP fields; a bad port is refused beside it.
