@@ -87,6 +87,11 @@ func exportFrom(ctx context.Context, q querier) (Document, error) {
 	if doc.Dashboards, err = loadDashboards(ctx, q, ""); err != nil {
 		return doc, err
 	}
+	m, err := loadMesh(ctx, q)
+	if err != nil {
+		return doc, err
+	}
+	doc.Mesh = documentMesh(m)
 	return doc, nil
 }
 
@@ -202,6 +207,11 @@ func (s *sqlStore) Apply(ctx context.Context, doc Document, dryRun bool) (Diff, 
 			func() error { return deleteAll(ctx, tx, kindHost, goneHosts, &diff) },
 		} {
 			if err := del(); err != nil {
+				return err
+			}
+		}
+		if doc.Mesh != nil {
+			if err := applyMesh(ctx, tx, *doc.Mesh, s.now(), &diff); err != nil {
 				return err
 			}
 		}

@@ -38,6 +38,10 @@ type Document struct {
 	// not delete them. A listed one, even `dashboards: []`, makes the
 	// store's dashboards match it.
 	Dashboards []Dashboard `json:"dashboards,omitempty" yaml:"dashboards,omitempty"`
+	// Mesh are the agent mesh settings (docs/mesh.md); absent leaves them
+	// as they are. Keys are never part of a document: they stay on the
+	// server (made there when the mesh is enabled).
+	Mesh *MeshSettings `json:"mesh,omitempty" yaml:"mesh,omitempty"`
 }
 
 // MaxDocumentBytes bounds a configuration document; it holds thousands of

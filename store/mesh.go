@@ -28,7 +28,7 @@ type MeshSettings struct {
 	Port int `json:"port" yaml:"port"`
 	// Keys are base64 AES keys (16, 24 or 32 bytes), the first used to
 	// send. Enabling the mesh without a key makes one.
-	Keys []string `json:"keys" yaml:"-"`
+	Keys []string `json:"keys,omitempty" yaml:"-"`
 	// Allow lists the address ranges allowed in the mesh; StatusAllow
 	// who may read the status page at StatusListen ("" serves none).
 	Allow        string `json:"allow" yaml:"allow"`
@@ -196,40 +196,68 @@ func validRange(t string) bool {
 	return err == nil && a.Is4() && n >= int(a.As4()[3]) && n <= 255
 }
 
+// kindMesh names the mesh settings in an Apply's diff.
+const kindMesh kind = "mesh"
+
 // MeshSettings implements MeshStore.
 func (s *sqlStore) MeshSettings(ctx context.Context) (MeshSettings, error) {
-	m := DefaultMeshSettings()
+	var m MeshSettings
 	err := s.read(ctx, func(q querier) error {
-		var enabled int
-		var keys string
-		var interval, down, remove int64
-		err := q.QueryRowContext(ctx, `SELECT enabled, cluster, port, keys, allow_ranges, status_listen, status_allow,
-			interval_ms, down_ms, remove_ms, updated_at FROM mesh_settings WHERE id = 1`).Scan(&enabled, &m.Cluster, &m.Port,
-			&keys, &m.Allow, &m.StatusListen, &m.StatusAllow, &interval, &down, &remove, &m.UpdatedAt)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read mesh settings: %w", err)
-		}
-		m.Enabled = enabled != 0
-		m.Keys = strings.Fields(keys)
-		m.Interval, m.Down, m.Remove = Duration(interval)*Duration(time.Millisecond),
-			Duration(down)*Duration(time.Millisecond), Duration(remove)*Duration(time.Millisecond)
-		return nil
+		var err error
+		m, err = loadMesh(ctx, q)
+		return err
 	})
+	return m, err
+}
+
+// loadMesh reads the settings (DefaultMeshSettings when never set).
+func loadMesh(ctx context.Context, q querier) (MeshSettings, error) {
+	m := DefaultMeshSettings()
+	var enabled int
+	var keys string
+	var interval, down, remove int64
+	err := q.QueryRowContext(ctx, `SELECT enabled, cluster, port, keys, allow_ranges, status_listen, status_allow,
+		interval_ms, down_ms, remove_ms, updated_at FROM mesh_settings WHERE id = 1`).Scan(&enabled, &m.Cluster, &m.Port,
+		&keys, &m.Allow, &m.StatusListen, &m.StatusAllow, &interval, &down, &remove, &m.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, nil
+	}
+	if err != nil {
+		return m, fmt.Errorf("read mesh settings: %w", err)
+	}
+	m.Enabled = enabled != 0
+	m.Keys = strings.Fields(keys)
 	if m.Keys == nil {
 		m.Keys = []string{}
 	}
-	return m, err
+	m.Interval, m.Down, m.Remove = Duration(interval)*Duration(time.Millisecond),
+		Duration(down)*Duration(time.Millisecond), Duration(remove)*Duration(time.Millisecond)
+	return m, nil
 }
 
 // SetMeshSettings implements MeshStore.
 func (s *sqlStore) SetMeshSettings(ctx context.Context, m MeshSettings) (MeshSettings, error) {
-	prev, err := s.MeshSettings(ctx)
+	var saved MeshSettings
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		prev, err := loadMesh(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if saved, err = mergeMesh(prev, m, s.now()); err != nil {
+			return err
+		}
+		return writeMesh(ctx, tx, saved)
+	})
 	if err != nil {
 		return MeshSettings{}, err
 	}
+	return saved, nil
+}
+
+// mergeMesh resolves m's keys against prev's (nil keeps them all,
+// SecretPlaceholder keeps one), validates, and makes a key when the mesh
+// is enabled without one.
+func mergeMesh(prev, m MeshSettings, now time.Time) (MeshSettings, error) {
 	if m.Keys == nil {
 		m.Keys = prev.Keys // not sent: kept
 	}
@@ -251,27 +279,82 @@ func (s *sqlStore) SetMeshSettings(ctx context.Context, m MeshSettings) (MeshSet
 	if m.Enabled && len(m.Keys) == 0 {
 		m.Keys = []string{NewMeshKey()}
 	}
-	m.UpdatedAt = s.now().UnixMilli()
+	m.UpdatedAt = now.UnixMilli()
+	return m, nil
+}
+
+// writeMesh stores the settings.
+func writeMesh(ctx context.Context, tx *sql.Tx, m MeshSettings) error {
 	enabled := 0
 	if m.Enabled {
 		enabled = 1
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO mesh_settings (id, enabled, cluster, port, keys, allow_ranges, status_listen,
-			status_allow, interval_ms, down_ms, remove_ms, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled, cluster = excluded.cluster, port = excluded.port,
-			keys = excluded.keys, allow_ranges = excluded.allow_ranges, status_listen = excluded.status_listen,
-			status_allow = excluded.status_allow, interval_ms = excluded.interval_ms, down_ms = excluded.down_ms,
-			remove_ms = excluded.remove_ms, updated_at = excluded.updated_at`,
-			enabled, m.Cluster, m.Port, strings.Join(m.Keys, "\n"), m.Allow, m.StatusListen, m.StatusAllow,
-			time.Duration(m.Interval).Milliseconds(), time.Duration(m.Down).Milliseconds(), time.Duration(m.Remove).Milliseconds(), m.UpdatedAt)
-		if err != nil {
-			return fmt.Errorf("write mesh settings: %w", err)
-		}
-		return nil
-	})
+	_, err := tx.ExecContext(ctx, `INSERT INTO mesh_settings (id, enabled, cluster, port, keys, allow_ranges, status_listen,
+		status_allow, interval_ms, down_ms, remove_ms, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET enabled = excluded.enabled, cluster = excluded.cluster, port = excluded.port,
+		keys = excluded.keys, allow_ranges = excluded.allow_ranges, status_listen = excluded.status_listen,
+		status_allow = excluded.status_allow, interval_ms = excluded.interval_ms, down_ms = excluded.down_ms,
+		remove_ms = excluded.remove_ms, updated_at = excluded.updated_at`,
+		enabled, m.Cluster, m.Port, strings.Join(m.Keys, "\n"), m.Allow, m.StatusListen, m.StatusAllow,
+		time.Duration(m.Interval).Milliseconds(), time.Duration(m.Down).Milliseconds(), time.Duration(m.Remove).Milliseconds(), m.UpdatedAt)
 	if err != nil {
-		return MeshSettings{}, err
+		return fmt.Errorf("write mesh settings: %w", err)
 	}
-	return m, nil
+	return nil
+}
+
+// documentMesh is the mesh section of an exported document: the settings
+// without keys (they stay on the server) or the time of the last change.
+func documentMesh(m MeshSettings) *MeshSettings {
+	if m.UpdatedAt == 0 {
+		return nil // never set: nothing to export
+	}
+	m.Keys, m.UpdatedAt = nil, 0
+	return &m
+}
+
+// applyMesh makes the stored settings match a document's mesh section:
+// fields it leaves out take their defaults, keys are never in documents
+// and stay as stored. It records an update in d when something changed.
+func applyMesh(ctx context.Context, tx *sql.Tx, want MeshSettings, now time.Time, d *Diff) error {
+	prev, err := loadMesh(ctx, tx)
+	if err != nil {
+		return err
+	}
+	def := DefaultMeshSettings()
+	if want.Port == 0 {
+		want.Port = def.Port
+	}
+	if want.Interval == 0 {
+		want.Interval = def.Interval
+	}
+	if want.Down == 0 {
+		want.Down = def.Down
+	}
+	if want.Remove == 0 {
+		want.Remove = def.Remove
+	}
+	want.Keys = nil
+	m, err := mergeMesh(prev, want, now)
+	if err != nil {
+		return err
+	}
+	var f fieldDiffs
+	f.str("enabled", strconv.FormatBool(prev.Enabled), strconv.FormatBool(m.Enabled))
+	f.str("cluster", prev.Cluster, m.Cluster)
+	f.str("port", strconv.Itoa(prev.Port), strconv.Itoa(m.Port))
+	f.str("allow", prev.Allow, m.Allow)
+	f.str("status_listen", prev.StatusListen, m.StatusListen)
+	f.str("status_allow", prev.StatusAllow, m.StatusAllow)
+	f.str("interval", prev.Interval.String(), m.Interval.String())
+	f.str("down", prev.Down.String(), m.Down.String())
+	f.str("remove", prev.Remove.String(), m.Remove.String())
+	if len(m.Keys) != len(prev.Keys) {
+		f = append(f, "a key made")
+	}
+	if len(f) == 0 {
+		return nil
+	}
+	d.add(OpUpdate, kindMesh, "settings", f)
+	return writeMesh(ctx, tx, m)
 }

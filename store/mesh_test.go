@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -118,5 +119,74 @@ func TestValidRange(t *testing.T) {
 		if validRange(bad) {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestMeshInDocuments: a document's mesh section sets the settings (a
+// key made on the server, never exported); absent leaves them; bad input
+// changes nothing.
+func TestMeshInDocuments(t *testing.T) {
+	ctx := context.Background()
+	st := newTestStore(t)
+	apply := func(y string, dry bool) (Diff, error) {
+		t.Helper()
+		doc, err := ParseDocumentYAML([]byte(y))
+		if err != nil {
+			t.Fatalf("parse: %v", err)
+		}
+		return st.Apply(ctx, doc, dry)
+	}
+	const y = "hosts: [{name: web1}]\nmesh: {enabled: true, cluster: lab, allow: 10.0.0.0/8, down: 10s}\n"
+	d, err := apply(y, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := st.MeshSettings(ctx); m.Enabled || len(d.Changes) != 2 || d.Changes[0].Kind != "mesh" {
+		t.Fatalf("dry run: %+v changes %v", m, d.Changes)
+	}
+	if _, err := apply(y, false); err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.MeshSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Enabled || m.Cluster != "lab" || m.Down != Duration(10*time.Second) || m.Interval != Duration(time.Minute) || len(m.Keys) != 1 {
+		t.Fatalf("applied: %+v", m)
+	}
+	// Applying it again changes nothing, the key included.
+	if d, err := apply(y, false); err != nil || !d.Empty() {
+		t.Fatalf("again: %v %v", d.Changes, err)
+	}
+	if again, _ := st.MeshSettings(ctx); again.Keys[0] != m.Keys[0] {
+		t.Fatal("re-applying the document changed the key")
+	}
+	doc, err := st.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := doc.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Mesh == nil || !strings.Contains(string(out), "cluster: lab") || strings.Contains(string(out), m.Keys[0]) {
+		t.Fatalf("export:\n%s", out)
+	}
+	js, _ := json.Marshal(doc)
+	if strings.Contains(string(js), m.Keys[0]) || strings.Contains(string(js), `"keys"`) {
+		t.Fatalf("JSON export has keys: %s", js)
+	}
+	// A document without a mesh section leaves it.
+	if _, err := apply("hosts: [{name: web1}]\n", false); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := st.MeshSettings(ctx); !again.Enabled {
+		t.Fatal("a document without mesh changed the mesh")
+	}
+	// Bad input: nothing changed, hosts included.
+	_, err = apply("hosts: [{name: web1}, {name: web2}]\nmesh: {enabled: true, cluster: lab, allow: 'nowhere'}\n", false)
+	wantErr(t, err, ErrInvalid, `allow: "nowhere"`)
+	if hs, _ := st.Hosts(ctx); len(hs) != 1 {
+		t.Fatalf("a refused document changed the hosts: %v", hs)
 	}
 }
