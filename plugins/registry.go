@@ -139,6 +139,7 @@ func (r *Registry) check(body []byte, signature string, trusted []string) (store
 func (r *Registry) publish(ctx context.Context, v store.PluginVersion, m *manifest.Manifest, body []byte, shipped bool) (store.PluginVersion, bool, error) {
 	var pl store.Plugin
 	created := true
+	was := r.currentManifest(ctx, v.Plugin)
 	// Deciding whether v becomes current and publishing it happen under
 	// the package store's lock, so two uploads at once cannot both see
 	// the old current version and leave the lower one current.
@@ -167,7 +168,7 @@ func (r *Registry) publish(ctx context.Context, v store.PluginVersion, m *manife
 		return v, false, err
 	}
 	if pl.Version == v.Version && pl.SHA256 == v.SHA256 {
-		if err := r.installTrendRules(ctx, m); err != nil {
+		if err := r.installTrendRules(ctx, m, was); err != nil {
 			return stored, created, err
 		}
 	}
@@ -214,8 +215,51 @@ func (r *Registry) becomesCurrent(ctx context.Context, v store.PluginVersion, sh
 // manifest's "<plugin>:<rule>" with '.' for ':' (store names have no ':').
 func TrendRuleName(plugin, rule string) string { return plugin + "." + rule }
 
-// installTrendRules creates or updates the trend rules m ships.
-func (r *Registry) installTrendRules(ctx context.Context, m *manifest.Manifest) error {
+// currentManifest returns the manifest of plugin's current version when
+// it is a registry version (nil for a plugin made by hand, or none).
+func (r *Registry) currentManifest(ctx context.Context, plugin string) *manifest.Manifest {
+	cur, err := r.st.Plugin(ctx, plugin)
+	if err != nil {
+		return nil
+	}
+	v, err := r.st.PluginVersion(ctx, plugin, cur.Version)
+	if err != nil || v.SHA256 != cur.SHA256 {
+		return nil
+	}
+	m, err := manifest.Parse(v.Manifest)
+	if err != nil {
+		return nil
+	}
+	return &m
+}
+
+// installTrendRules creates or updates the trend rules m ships, and deletes
+// those that was (the version current before, nil for none) shipped and m
+// no longer does, so an upgrade or a rollback leaves exactly the new
+// current version's rules. A dropped rule still named by a service or an
+// alert rule is kept (the store refuses to delete it) and logged.
+func (r *Registry) installTrendRules(ctx context.Context, m, was *manifest.Manifest) error {
+	if was != nil {
+		ships := map[string]bool{}
+		for _, tr := range m.TrendRules {
+			ships[tr.Name] = true
+		}
+		for _, tr := range was.TrendRules {
+			if ships[tr.Name] {
+				continue
+			}
+			name := TrendRuleName(m.Name, tr.Name)
+			switch err := r.st.DeleteTrendRule(ctx, name); {
+			case err == nil:
+				r.logger.Info("trend rule removed with the plugin version that shipped it", "rule", name, "version", m.Version)
+			case errors.Is(err, store.ErrNotFound):
+			case errors.Is(err, store.ErrConflict):
+				r.logger.Warn("trend rule the current plugin version no longer ships is kept: it is in use", "rule", name, "err", err)
+			default:
+				return fmt.Errorf("plugin %s: remove trend rule %s: %w", m.Name, name, err)
+			}
+		}
+	}
 	for _, tr := range m.TrendRules {
 		rule := store.TrendRule{Name: TrendRuleName(m.Name, tr.Name), Description: tr.Description, Selector: tr.Selector, Expr: tr.Expr}
 		w, err := manifest.ParseDuration(tr.Window)
@@ -242,7 +286,8 @@ func (r *Registry) installTrendRules(ctx context.Context, m *manifest.Manifest) 
 
 // Rollback makes version the plugin's current version; version "" means
 // the highest version below the current one. The trend rules of that
-// version's manifest are installed.
+// version's manifest are installed, and those only the version it replaces
+// shipped are removed.
 func (r *Registry) Rollback(ctx context.Context, plugin, version string) (store.Plugin, error) {
 	cur, err := r.st.Plugin(ctx, plugin)
 	if err != nil {
@@ -267,12 +312,13 @@ func (r *Registry) Rollback(ctx context.Context, plugin, version string) (store.
 	if err != nil {
 		return cur, err
 	}
+	was := r.currentManifest(ctx, plugin)
 	pl, err := r.st.SetPluginVersion(ctx, plugin, version)
 	if err != nil {
 		return pl, err
 	}
 	if m, err := manifest.Parse(v.Manifest); err == nil {
-		if err := r.installTrendRules(ctx, &m); err != nil {
+		if err := r.installTrendRules(ctx, &m, was); err != nil {
 			return pl, err
 		}
 	}

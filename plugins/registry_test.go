@@ -184,6 +184,63 @@ func TestRegistryUploadRollback(t *testing.T) {
 	}
 }
 
+// TestRegistryTrendRulesFollowTheCurrentVersion: the trend rules a plugin
+// ships follow its current version: an upgrade installs the new version's
+// and removes the ones it dropped, a rollback does the reverse; a dropped
+// rule that a service still uses is kept.
+func TestRegistryTrendRulesFollowTheCurrentVersion(t *testing.T) {
+	r, st, _ := newRegistry(t, nil)
+	ctx := context.Background()
+	rules := func(names ...string) func(m map[string]any) {
+		return func(m map[string]any) {
+			var trs []map[string]any
+			for _, n := range names {
+				trs = append(trs, map[string]any{"name": n, "selector": `prophasis_value{plugin="hello"}`, "window": "1h", "expr": `"ok"`})
+			}
+			m["trend_rules"] = trs
+		}
+	}
+	has := func() []string {
+		t.Helper()
+		trs, err := st.TrendRules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tr := range trs {
+			out = append(out, tr.Name)
+		}
+		return out
+	}
+	for _, up := range []struct {
+		version string
+		ships   []string
+	}{{"1.0.0", []string{"fill", "rate"}}, {"2.0.0", []string{"fill", "spike"}}} {
+		if _, err := r.Upload(ctx, makePackage(t, "hello", up.version, rules(up.ships...)), "", "alice"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(has(), " "); got != "hello.fill hello.spike" {
+		t.Fatalf("after upgrading to 2.0.0 (fill, spike): %s", got)
+	}
+	if _, err := r.Rollback(ctx, "hello", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(has(), " "); got != "hello.fill hello.rate" {
+		t.Fatalf("after rolling back to 1.0.0 (fill, rate): %s", got)
+	}
+	// A service watches hello.rate: rolling forward keeps it.
+	if _, err := st.CreateService(ctx, store.Service{Name: "shop", Dependencies: []store.Member{{Trend: "hello.rate"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Rollback(ctx, "hello", "2.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(has(), " "); got != "hello.fill hello.rate hello.spike" {
+		t.Fatalf("after rolling forward with hello.rate in use: %s", got)
+	}
+}
+
 func TestRegistryRefusals(t *testing.T) {
 	r, st, dir := newRegistry(t, nil)
 	ctx := context.Background()
