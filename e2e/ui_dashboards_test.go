@@ -36,14 +36,15 @@ func serverDashboard(t *testing.T, srv *uiServer, name string) (int, map[string]
 
 // TestUIDashboards: an admin makes a dashboard in the UI with panels of
 // every type for the host variable; it is stored by the server (it survives
-// a reload and a second browser, a viewer's, sees it without edit buttons);
-// dragging on a chart zooms every panel; a multi-select host variable with a
-// panel repeated by it draws one panel per host; a host's automatic dashboard
-// is saved as a stored one; a group variable expands to
-// its hosts; a bad import is refused with the server's reason, and an
-// exported dashboard, deleted, imports back the same; dashboards of the
-// earlier version (localStorage) move to the server in one click; the
-// dashboard fits a phone's 375 px.
+// a reload, and a second browser, a viewer's, sees it without edit
+// buttons); dragging on a chart zooms every panel; a multi-select host
+// variable with a panel repeated by it draws one panel per host; the JSON
+// editor shows the server's reason for a refused change; a host's automatic
+// dashboard is saved as a stored one; a group variable expands to its hosts
+// (a table repeated by two groups holds each group's hosts); a bad import
+// is refused with the server's reason, and an exported dashboard, deleted,
+// imports back the same; dashboards of the earlier version (localStorage)
+// move to the server in one click; the dashboards fit a phone's 375 px.
 func TestUIDashboards(t *testing.T) {
 	srv := startUIServer(t)
 	srv.mustJSON("POST", "/manage/v1/plugins", map[string]any{"name": "uidisk", "kind": "exec", "entrypoint": "x"})
@@ -52,6 +53,7 @@ func TestUIDashboards(t *testing.T) {
 		srv.mustJSON("POST", "/manage/v1/hosts", map[string]any{"name": h})
 	}
 	srv.mustJSON("POST", "/manage/v1/groups", map[string]any{"name": "webs", "hosts": []string{"web1", "web2"}})
+	srv.mustJSON("POST", "/manage/v1/groups", map[string]any{"name": "db", "hosts": []string{"web3"}})
 	srv.mustJSON("POST", "/manage/v1/schedules", map[string]any{"name": "1m", "intervals": []map[string]string{{"period": "1m"}}})
 	srv.mustJSON("POST", "/manage/v1/checks", map[string]any{"name": "res", "plugins": []string{"uidisk"}, "hosts": hosts, "schedule": "1m"})
 	now := time.Now()
@@ -198,13 +200,21 @@ func TestUIDashboards(t *testing.T) {
 		t.Fatalf("the refused import was stored: %d", code)
 	}
 	imported := `{"name": "by-group", "title": "Imported <b>board</b>", "description": "per group",
-		"variables": [{"name": "group"}, {"name": "host", "multi": true}],
-		"panels": [{"title": "values in $group", "type": "table", "query": "prophasis_value{host=~\"$group\"}"},
+		"variables": [{"name": "group", "multi": true}, {"name": "host", "multi": true}],
+		"panels": [{"title": "values in $group", "type": "table", "query": "prophasis_value{host=~\"$group\"}", "repeat": "group"},
 			{"title": "sum of $host", "type": "stat", "query": "sum(prophasis_value{host=~\"$host\"})", "repeat": "host"}]}`
 	setField(ctx, "#dash-import-json", imported)
 	clickText(ctx, "button[type=submit]", "Import")
 	waitJS(ctx, "the imported dashboard", `location.pathname === '/dashboards/by-group' && document.querySelector('#main h1')?.textContent.includes('Imported <b>board</b>') && document.querySelector('.panel-table td')`, 30*time.Second)
-	waitJS(ctx, "the group's hosts in the table", `(() => { const t = document.querySelector('.panel-table tbody').textContent; return t.includes('web1') && t.includes('web2') && !t.includes('web3') })()`, 15*time.Second)
+	// Two groups picked, the table repeated by group: each table holds its
+	// group's hosts only.
+	navigate(ctx, srv.URL+"/dashboards/by-group?var-group=db,webs")
+	waitJS(ctx, "one table per group", `document.querySelectorAll('.panel-table tbody tr').length === 3`, 30*time.Second)
+	tables := evalJS[map[string]string](ctx, `Object.fromEntries([...document.querySelectorAll('.panel-table')].map(p => [p.querySelector('h2').textContent, p.querySelector('tbody').textContent]))`)
+	if w, d := tables["values in webs"], tables["values in db"]; len(tables) != 2 || !strings.Contains(w, "web1") || !strings.Contains(w, "web2") ||
+		strings.Contains(w, "web3") || !strings.Contains(d, "web3") || strings.Contains(d, "web1") {
+		t.Errorf("tables repeated by group: %q", tables)
+	}
 
 	// Export, delete (in the UI), import the export: the same document.
 	exported := evalJS[string](ctx, `decodeURIComponent(document.querySelector('a[download]').getAttribute('href').replace(/^data:application\/json;charset=utf-8,/, ''))`)
