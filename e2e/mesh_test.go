@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // tcpProxy forwards connections to a server until Cut: then it stops
@@ -122,6 +124,7 @@ type reachabilityAnswer struct {
 // web3 stops, "web3 down according to all 2 peers" within the mesh's down
 // period.
 func TestMeshReachability(t *testing.T) {
+	requireChromium(t) // the host page is checked in a browser
 	s := startServer(t, "", "--tls-auto", "--tls-hosts", "127.0.0.1")
 	serverAddr := strings.TrimPrefix(s.URL, "https://")
 	hosts := []string{"web1", "web2", "web3"}
@@ -239,6 +242,14 @@ func TestMeshReachability(t *testing.T) {
 	if r := reach("web3"); !r.ResultsStopped || r.Reachability.Verdict != "alive" {
 		t.Fatalf("web3 reachability %+v", r)
 	}
+	// The host page shows it.
+	user := credentials{"alice", "alice-password-1"}
+	api("POST", "/users", map[string]string{"name": user.User, "role": "viewer", "password": user.Password})
+	ctx := startBrowser(t, desktopWidth, desktopHeight, chromedp.IgnoreCertErrors) // --tls-auto is self-signed
+	uiLogin(ctx, s.URL+"/hosts/web3", user)
+	waitJS(ctx, "the host page's mesh line", `(document.querySelector('[data-testid=reachability]')||{}).textContent === 'Mesh: `+alive+`' ||
+		((document.querySelector('[data-testid=reachability]')||{}).textContent||'').startsWith('Mesh: `+alive+` ·')`, 30*time.Second)
+	screenshot(ctx, "host-unreachable")
 	waitFor("the alert carries the sentence", 30*time.Second, func() bool {
 		alerts, _, _ := hook.received()
 		for _, a := range alerts {

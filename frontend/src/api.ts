@@ -92,7 +92,9 @@ export interface CheckState {
   flapping?: boolean; pending?: string; pending_count?: number; time?: number;
   value?: number | null; message?: string;
 }
-export interface HostState { host: string; state: StateName; since: number; reason?: string }
+/** What the agent mesh sees of a host whose results stopped (docs/mesh.md). */
+export interface Reachability { verdict: 'alive' | 'down' | 'no_mesh_data' | 'no_mesh'; alive: number; peers: number; last_seen?: number; text?: string }
+export interface HostState { host: string; state: StateName; since: number; reason?: string; reachability?: Reachability }
 export interface TrendState { rule: string; labels?: Record<string, string>; state: StateName; since: number; explain?: string; error?: string }
 export interface ServiceStateRow { service: string; state: ServiceState; reason?: string }
 export interface States { checks: CheckState[]; hosts: HostState[]; trends: TrendState[]; services: ServiceStateRow[] }

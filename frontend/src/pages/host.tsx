@@ -50,7 +50,8 @@ export function HostPage({ name }: { name: string }) {
       {host.data && (host.data.address || host.data.description) && (
         <p class="muted">{[host.data.address, host.data.description].filter(Boolean).join(' · ')}</p>
       )}
-      {hostState?.reason && <p>{hostState.reason}</p>}
+      {hostState?.reason && <p>{reasonWithoutMesh(hostState, name)}</p>}
+      {hostState?.reachability?.text && <MeshReachability r={hostState.reachability} />}
       <ErrorBox error={states.error} what="States" />
       <Loading show={states.loading && !states.data} />
       {plugin !== undefined && <CheckDetail host={name} plugin={plugin} check={check} state={checks.find((c) => c.plugin === plugin && (c.check ?? '') === check)} />}
@@ -174,4 +175,30 @@ function CheckDetail({ host, plugin, check, state }: { host: string; plugin: str
       </ul>
     </Section>
   );
+}
+
+/**
+ * What the agent mesh sees of a host whose results stopped: "web3
+ * unreachable from the server, but alive according to 4 of 5 peers" (a
+ * network problem) or "web3 down according to all 5 peers" (the host is
+ * down). Refreshed with the states, so it follows the peers' latest views.
+ */
+function MeshReachability({ r }: { r: api.Reachability }) {
+  return (
+    <p class={r.verdict === 'down' ? 'error' : undefined} data-testid="reachability">
+      <strong>Mesh:</strong> {r.text}
+      {r.last_seen ? <span class="small muted"> · last heard from {fmtAgo(r.last_seen)}</span> : null}
+    </p>
+  );
+}
+
+/**
+ * The host's reason without the mesh sentence the server appends while its
+ * results have stopped: MeshReachability shows the live one.
+ */
+function reasonWithoutMesh(h: api.HostState, name: string): string {
+  const reason = h.reason ?? '';
+  if (!h.reachability?.text) return reason;
+  const i = reason.indexOf(`: ${name} `);
+  return i >= 0 ? reason.slice(0, i) : reason;
 }
