@@ -100,8 +100,10 @@ func (m *MeshSettings) validate() error {
 	if m.Enabled && m.Cluster == "" {
 		return invalidf("%s: cluster is required to enable the mesh", what)
 	}
-	if m.Port < 1 || m.Port > 65535 {
-		return invalidf("%s: port %d is not 1-65535", what, m.Port)
+	// Agents bind what their plan asks for after dropping root
+	// (docs/agent.md, Privileges): a port below 1024 would never bind.
+	if m.Port < 1024 || m.Port > 65535 {
+		return invalidf("%s: port %d is not 1024-65535 (agents bind it unprivileged)", what, m.Port)
 	}
 	if len(m.Keys) > maxMeshKeys {
 		return invalidf("%s: %d keys; the limit is %d", what, len(m.Keys), maxMeshKeys)
@@ -125,8 +127,12 @@ func (m *MeshSettings) validate() error {
 		return err
 	}
 	if m.StatusListen != "" {
-		if _, port, err := net.SplitHostPort(m.StatusListen); err != nil || port == "" {
+		_, port, err := net.SplitHostPort(m.StatusListen)
+		if err != nil || port == "" {
 			return invalidf("%s: status_listen %q is not an address like :8080 or 127.0.0.1:8080", what, m.StatusListen)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1024 || n > 65535 {
+			return invalidf("%s: status_listen %q: the port must be 1024-65535 (agents bind it unprivileged)", what, m.StatusListen)
 		}
 	}
 	if m.Interval < Duration(time.Second) || m.Interval > Duration(24*time.Hour) {
@@ -263,11 +269,15 @@ func mergeMesh(prev, m MeshSettings, now time.Time) (MeshSettings, error) {
 	}
 	keys := make([]string, 0, len(m.Keys))
 	for i, k := range m.Keys {
-		if k == SecretPlaceholder {
-			if i >= len(prev.Keys) {
-				return MeshSettings{}, invalidf("mesh settings: keys[%d] is %s but there is no stored key %d to keep", i, SecretPlaceholder, i)
+		j, ok := storedKeyRef(k, i)
+		if ok {
+			if j < 0 {
+				return MeshSettings{}, invalidf("mesh settings: keys[%d] is %s: a stored key is named <secret> or <secret:N>", i, k)
 			}
-			k = prev.Keys[i]
+			if j >= len(prev.Keys) {
+				return MeshSettings{}, invalidf("mesh settings: keys[%d] is %s but there is no stored key %d to keep", i, k, j)
+			}
+			k = prev.Keys[j]
 		}
 		keys = append(keys, strings.TrimSpace(k))
 	}
@@ -281,6 +291,25 @@ func mergeMesh(prev, m MeshSettings, now time.Time) (MeshSettings, error) {
 	}
 	m.UpdatedAt = now.UnixMilli()
 	return m, nil
+}
+
+// storedKeyRef reads a key sent as a reference to a stored one: the
+// placeholder the API shows (<secret>) keeps the stored key at the same
+// position i; <secret:N> names stored key N, so a client that never sees
+// the keys can still reorder them (make a new key first, in a rotation).
+func storedKeyRef(k string, i int) (int, bool) {
+	if k == SecretPlaceholder {
+		return i, true
+	}
+	inner, ok := strings.CutPrefix(k, strings.TrimSuffix(SecretPlaceholder, ">")+":")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(inner, ">"))
+	if err != nil || !strings.HasSuffix(inner, ">") {
+		return -1, true
+	}
+	return n, true
 }
 
 // writeMesh stores the settings.

@@ -68,6 +68,20 @@ func TestMeshSettings(t *testing.T) {
 	if !slices.Equal(kept.Keys, []string{got.Keys[0], second}) {
 		t.Fatalf("keys %v, want the stored one kept and %s added", kept.Keys, second)
 	}
+	// <secret:N> names a stored key by position, so a client that never
+	// sees them can reorder them: the rotation's "make the new key first".
+	swapped, err := st.SetMeshSettings(ctx, MeshSettings{Enabled: true, Cluster: "lab", Port: 7946, Allow: m.Allow,
+		Interval: m.Interval, Down: m.Down, Remove: m.Remove, Keys: []string{"<secret:1>", "<secret:0>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(swapped.Keys, []string{second, got.Keys[0]}) {
+		t.Fatalf("keys after <secret:1>, <secret:0>: %v", swapped.Keys)
+	}
+	if kept, err = st.SetMeshSettings(ctx, MeshSettings{Enabled: true, Cluster: "lab", Port: 7946, Allow: m.Allow,
+		Interval: m.Interval, Down: m.Down, Remove: m.Remove, Keys: []string{"<secret:1>", "<secret:0>"}}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Bad input: a clear error, nothing changed.
 	f := func(edit func(*MeshSettings), want string) {
@@ -88,6 +102,10 @@ func TestMeshSettings(t *testing.T) {
 	f(func(m *MeshSettings) { m.Cluster = "" }, "cluster is required")
 	f(func(m *MeshSettings) { m.Cluster = "a b" }, `cluster "a b" must match`)
 	f(func(m *MeshSettings) { m.Port = 70000 }, "port 70000")
+	f(func(m *MeshSettings) { m.Port = 80 }, "port 80 is not 1024-65535 (agents bind it unprivileged)")
+	f(func(m *MeshSettings) { m.StatusListen = ":443" }, `status_listen ":443": the port must be 1024-65535`)
+	f(func(m *MeshSettings) { m.Keys = []string{"<secret:5>"} }, "keys[0] is <secret:5> but there is no stored key 5")
+	f(func(m *MeshSettings) { m.Keys = []string{"<secret:x>"} }, "keys[0] is <secret:x>: a stored key is named <secret> or <secret:N>")
 	f(func(m *MeshSettings) { m.Keys = []string{"not base64!"} }, "keys[0] is not base64")
 	f(func(m *MeshSettings) { m.Keys = []string{base64.StdEncoding.EncodeToString([]byte("short"))} }, "keys[0] is 5 bytes")
 	f(func(m *MeshSettings) { m.Keys = []string{SecretPlaceholder, SecretPlaceholder, SecretPlaceholder} }, "no stored key 2")

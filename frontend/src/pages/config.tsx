@@ -3,11 +3,12 @@ import * as api from '../api';
 import { CopyButton, ErrorBox, Loading, Section, useFetch, useIsAdmin } from '../components';
 import { fmtAgo, fmtTime } from '../util';
 import { DeleteButton, EntityPage, KINDS, TokensPage } from './entities';
+import { MeshPage } from './meshform';
 
 const TABS: [string, string][] = [
   ['hosts', 'Hosts'], ['groups', 'Groups'], ['checks', 'Checks'], ['schedules', 'Schedules'], ['plugins', 'Plugins'],
   ['services', 'Services'], ['alert-rules', 'Alert rules'], ['trend-rules', 'Trend rules'], ['alert-modules', 'Alert modules'],
-  ['silences', 'Silences'], ['users', 'Users'], ['tokens', 'Tokens'],
+  ['silences', 'Silences'], ['mesh', 'Mesh'], ['users', 'Users'], ['tokens', 'Tokens'],
 ];
 
 // Config is the configuration section: a row of tabs, one per kind of entity.
@@ -17,6 +18,7 @@ export function Config({ kind }: { kind: string }) {
   let body;
   if (kind === 'hosts') body = <ConfigHosts />;
   else if (kind === 'tokens' && admin) body = <TokensPage />;
+  else if (kind === 'mesh') body = <MeshPage />;
   else if (KINDS[kind] && (admin || !KINDS[kind].adminOnly)) body = <EntityPage key={kind} kindKey={kind} />;
   else body = <p class="error" role="alert">No such configuration page.</p>;
   return (
