@@ -148,7 +148,10 @@ func TestUIEnrolHostAndSeeItsGraphs(t *testing.T) {
 	clickText(ctx, "table a", "res/load")
 	waitJS(ctx, "the check's URL", `location.search.includes('plugin=load')`, 5*time.Second)
 	waitJS(ctx, "the check's graph", `document.querySelector('.chart canvas')`, 30*time.Second)
-	waitJS(ctx, "the state timeline", `document.querySelector('.timeline .band.st-ok')`, 30*time.Second)
+	// The band's colour is the load check's state, which depends on how busy
+	// this machine is (a load above the plugin's thresholds is major): any
+	// state will do, as long as the timeline shows one.
+	waitJS(ctx, "the state timeline", `document.querySelector('.timeline .band[class*="st-"]')`, 30*time.Second)
 	waitJS(ctx, "the message history", `[...document.querySelectorAll('.messages .msg')].some(e => e.textContent.includes('load average'))`, 30*time.Second)
 	screenshot(ctx, "check")
 
