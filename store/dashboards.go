@@ -229,6 +229,7 @@ var dashboardOps = ops[Dashboard]{
 	insert: insertDashboard,
 	update: updateDashboard,
 	diff:   diffDashboard,
+	quiet:  true,
 }
 
 func loadDashboards(ctx context.Context, q querier, name string) ([]Dashboard, error) {

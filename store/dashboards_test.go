@@ -29,7 +29,13 @@ func TestDashboardCRUD(t *testing.T) {
 	if list := must[[]Dashboard](t)(st.Dashboards(ctx)); list == nil || len(list) != 0 {
 		t.Fatalf("empty store lists %#v", list)
 	}
+	changed := st.ConfigChanged()
 	d := must[Dashboard](t)(st.CreateDashboard(ctx, testDashboard("web")))
+	select {
+	case <-changed:
+		t.Error("creating a dashboard woke ConfigChanged (every agent's plan long poll)")
+	default:
+	}
 	want := testDashboard("web")
 	if d.ID == 0 || d.CreatedAt.IsZero() || d.Title != want.Title || !reflect.DeepEqual(d.Variables, want.Variables) || !reflect.DeepEqual(d.Panels, want.Panels) {
 		t.Fatalf("created %+v", d)

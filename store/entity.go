@@ -124,6 +124,18 @@ type ops[T any] struct {
 	// holds (classifiers, trend rules) before v is written; it returns
 	// an error wrapping ErrInvalid that names the field.
 	code func(c CodeChecker, v *T) error
+	// quiet marks what no agent plan, rule or alert depends on
+	// (dashboards): its writes do not wake ConfigChanged, so editing a
+	// dashboard does not recompile every agent's plan.
+	quiet bool
+}
+
+// writeFor is s.write, or s.writeData for a quiet kind.
+func writeFor[T any](s *sqlStore, o ops[T]) func(context.Context, func(*sql.Tx) error) error {
+	if o.quiet {
+		return s.writeData
+	}
+	return s.write
 }
 
 // checkCode runs o.code when the store has a CodeChecker.
@@ -194,7 +206,7 @@ func createOne[T any, P record[T]](ctx context.Context, s *sqlStore, o ops[T], v
 		return out, err
 	}
 	name := *p.key()
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := writeFor(s, o)(ctx, func(tx *sql.Tx) error {
 		r := newResolver(tx)
 		r.checker = s.checker
 		if _, ok, err := r.lookup(ctx, o.kind, name); err != nil {
@@ -239,7 +251,7 @@ func updateOne[T any, P record[T]](ctx context.Context, s *sqlStore, o ops[T], n
 		return out, err
 	}
 	newName := *p.key()
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := writeFor(s, o)(ctx, func(tx *sql.Tx) error {
 		r := newResolver(tx)
 		r.checker = s.checker
 		id, ok, err := r.lookup(ctx, o.kind, name)
@@ -291,7 +303,7 @@ func updateOne[T any, P record[T]](ctx context.Context, s *sqlStore, o ops[T], n
 // deleteOne deletes the entity called name, unless another entity still
 // refers to it.
 func deleteOne[T any, P record[T]](ctx context.Context, s *sqlStore, o ops[T], name string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return writeFor(s, o)(ctx, func(tx *sql.Tx) error {
 		r := newResolver(tx)
 		id, ok, err := r.lookup(ctx, o.kind, name)
 		if err != nil {
