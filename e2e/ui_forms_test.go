@@ -341,3 +341,62 @@ func TestUIFormsServiceRules(t *testing.T) {
 	screenshot(ctx, "rules-edit")
 	noPageErrors(ctx)
 }
+
+// TestUIFormsFieldErrors: the other forms show the server's reason beside
+// the field it names too: a trend rule's expression that does not compile,
+// a schedule's max lateness, a silence's time zone, an alert rule without a
+// module, a group's unknown host.
+func TestUIFormsFieldErrors(t *testing.T) {
+	srv := startUIServer(t)
+	srv.mustJSON("POST", "/manage/v1/hosts", map[string]any{"name": "web1"})
+	ctx := newBrowser(t, phoneWidth, phoneHeight)
+	uiLogin(ctx, srv.URL+"/config/trend-rules", srv.Admin)
+	// beside waits for the reason (holding want) beside the control sel
+	// (in its field, which is marked invalid; right after a checkbox list),
+	// and for nothing else to show it.
+	beside := func(what, sel, want string) {
+		t.Helper()
+		waitJS(ctx, "the reason beside "+what, `(() => { const c = document.querySelector(`+jsString(sel)+`); if (!c) return false;
+			const errs = [...document.querySelectorAll('#main form .field-error, #main form .error')];
+			return errs.length === 1 && errs[0].textContent.includes(`+jsString(want)+`)
+				&& (c.matches('fieldset') ? c.nextElementSibling === errs[0] : c.closest('.field').contains(errs[0]) && c.getAttribute('aria-invalid') === 'true') })()`, 15*time.Second)
+		screenshot(ctx, what)
+	}
+
+	clickText(ctx, "button", "New")
+	typeText(ctx, "#trend-name", "disk-fill")
+	setField(ctx, "#trend-expr", `last(window) >`)
+	clickText(ctx, "button[type=submit]", "Save")
+	beside("expr", "#trend-expr", "expr")
+
+	navigate(ctx, srv.URL+"/config/schedules")
+	clickText(ctx, "button", "New")
+	typeText(ctx, "#schedule-name", "slow")
+	typeText(ctx, "#schedule-lateness", "9999h")
+	clickText(ctx, "button[type=submit]", "Save")
+	beside("max-lateness", "#schedule-lateness", "max_lateness")
+
+	navigate(ctx, srv.URL+"/config/silences")
+	clickText(ctx, "button", "New")
+	typeText(ctx, "#silence-name", "nightly")
+	clickText(ctx, "button", "Weekly")
+	setField(ctx, "#silence-tz", "Mars/Olympus")
+	clickText(ctx, "button[type=submit]", "Save")
+	beside("timezone", "#silence-tz", "timezone")
+
+	navigate(ctx, srv.URL+"/config/alert-rules")
+	clickText(ctx, "button", "New")
+	typeText(ctx, "#rule-name", "page")
+	clickText(ctx, "button[type=submit]", "Save")
+	beside("modules", "#rule-modules", "module")
+
+	navigate(ctx, srv.URL+"/config/groups")
+	clickText(ctx, "button", "New")
+	typeText(ctx, "#group-name", "web")
+	waitVisible(ctx, "input[name=group-hosts-opt][value=web1]")
+	click(ctx, "input[name=group-hosts-opt][value=web1]")
+	srv.mustJSON("DELETE", "/manage/v1/hosts/web1", nil) // gone while the form is open
+	clickText(ctx, "button[type=submit]", "Save")
+	beside("hosts", "#group-hosts", "web1")
+	noPageErrors(ctx)
+}

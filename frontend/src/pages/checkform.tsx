@@ -147,6 +147,7 @@ export function SilenceForm({ name, initial, onCancel, onSaved, onJSON }: { name
   const weekly = !!body.weekly;
   const [err, setErr] = useState<api.ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const fe = fieldErrors(err, ['name', 'start', 'end', ['at', /weekly\.at\b/], ['duration', /weekly\.duration/], ['timezone', /weekly\.timezone/]]);
   const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
   const setScope = (k: string, v: string[]) => setBody({ ...body, scope: { ...(body.scope ?? {}), [k]: v } });
   const setWeekly = (k: string, v: unknown) => setBody({ ...body, weekly: { ...body.weekly, [k]: v } });
@@ -178,7 +179,8 @@ export function SilenceForm({ name, initial, onCancel, onSaved, onJSON }: { name
         <div class="row wrap">
           <div class="field">
             <label for="silence-name">Name</label>
-            <input id="silence-name" required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="patch-night" />
+            <input id="silence-name" aria-invalid={fe.invalid('name')} required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="patch-night" />
+            {fe.at('name')}
           </div>
           <div class="field grow">
             <label for="silence-comment">Why (a ticket, whom to ask)</label>
@@ -191,8 +193,8 @@ export function SilenceForm({ name, initial, onCancel, onSaved, onJSON }: { name
         </div>
         {!weekly ? (
           <div class="row wrap">
-            <div class="field"><label for="silence-start">From</label><input id="silence-start" type="datetime-local" required value={toLocalInput(body.start)} onInput={(e) => set('start', fromLocalInput(e.currentTarget.value))} /></div>
-            <div class="field"><label for="silence-end">Until</label><input id="silence-end" type="datetime-local" required value={toLocalInput(body.end)} onInput={(e) => set('end', fromLocalInput(e.currentTarget.value))} /></div>
+            <div class="field"><label for="silence-start">From</label><input id="silence-start" aria-invalid={fe.invalid('start')} type="datetime-local" required value={toLocalInput(body.start)} onInput={(e) => set('start', fromLocalInput(e.currentTarget.value))} />{fe.at('start')}</div>
+            <div class="field"><label for="silence-end">Until</label><input id="silence-end" aria-invalid={fe.invalid('end')} type="datetime-local" required value={toLocalInput(body.end)} onInput={(e) => set('end', fromLocalInput(e.currentTarget.value))} />{fe.at('end')}</div>
           </div>
         ) : (
           <div class="row wrap">
@@ -205,9 +207,9 @@ export function SilenceForm({ name, initial, onCancel, onSaved, onJSON }: { name
                 ))}
               </div>
             </fieldset>
-            <div class="field"><label for="silence-at">At</label><input id="silence-at" type="time" required value={body.weekly?.at ?? ''} onInput={(e) => setWeekly('at', e.currentTarget.value)} /></div>
-            <div class="field"><label for="silence-duration">For</label><input id="silence-duration" required value={body.weekly?.duration ?? ''} onInput={(e) => setWeekly('duration', e.currentTarget.value)} placeholder="2h" /></div>
-            <div class="field"><label for="silence-tz">Time zone</label><input id="silence-tz" value={body.weekly?.timezone ?? ''} onInput={(e) => setWeekly('timezone', e.currentTarget.value)} placeholder="UTC" /></div>
+            <div class="field"><label for="silence-at">At</label><input id="silence-at" aria-invalid={fe.invalid('at')} type="time" required value={body.weekly?.at ?? ''} onInput={(e) => setWeekly('at', e.currentTarget.value)} />{fe.at('at')}</div>
+            <div class="field"><label for="silence-duration">For</label><input id="silence-duration" aria-invalid={fe.invalid('duration')} required value={body.weekly?.duration ?? ''} onInput={(e) => setWeekly('duration', e.currentTarget.value)} placeholder="2h" />{fe.at('duration')}</div>
+            <div class="field"><label for="silence-tz">Time zone</label><input id="silence-tz" aria-invalid={fe.invalid('timezone')} value={body.weekly?.timezone ?? ''} onInput={(e) => setWeekly('timezone', e.currentTarget.value)} placeholder="UTC" />{fe.at('timezone')}</div>
           </div>
         )}
         <p class="small muted">What it covers (nothing chosen: everything). Notifications stop while it is active; states and alerts are still recorded.</p>
@@ -217,7 +219,7 @@ export function SilenceForm({ name, initial, onCancel, onSaved, onJSON }: { name
           <Picker id="silence-checks" label="Checks" options={names(checks.data)} value={body.scope?.checks ?? []} onChange={(v) => setScope('checks', v)} />
           <Picker id="silence-services" label="Services" options={names(services.data)} value={body.scope?.services ?? []} onChange={(v) => setScope('services', v)} />
         </div>
-        {err && <div class="error" role="alert">{err.message}</div>}
+        {fe.rest}
         <div class="row">
           <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
           <button type="button" class="btn" onClick={onCancel}>Cancel</button>
@@ -234,6 +236,7 @@ export function GroupForm({ name, initial, onCancel, onSaved, onJSON }: { name: 
   const [body, setBody] = useState<Entity>({ hosts: [], groups: [], ...initial, name: name === null ? '' : initial.name });
   const [err, setErr] = useState<api.ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const fe = fieldErrors(err, ['name', ['hosts', /\bhosts?\b/], ['groups', /\bgroups?\b/]]);
   const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
   const names = (xs?: Entity[]) => (xs ?? []).map((x) => x.name as string).filter((n) => n !== name);
   const out = () => { const o = { ...body }; if (!o.description) delete o.description; return o; };
@@ -254,14 +257,14 @@ export function GroupForm({ name, initial, onCancel, onSaved, onJSON }: { name: 
       </div>
       <form class="form wide" onSubmit={save}>
         <div class="row wrap">
-          <div class="field"><label for="group-name">Name</label><input id="group-name" required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="webservers" /></div>
+          <div class="field"><label for="group-name">Name</label><input id="group-name" aria-invalid={fe.invalid('name')} required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="webservers" />{fe.at('name')}</div>
           <div class="field grow"><label for="group-description">Description (optional)</label><input id="group-description" value={body.description ?? ''} onInput={(e) => set('description', e.currentTarget.value)} /></div>
         </div>
         <div class="pickers">
-          <Picker id="group-hosts" label="Hosts" options={names(hosts.data)} value={body.hosts ?? []} onChange={(v) => set('hosts', v)} />
-          <Picker id="group-groups" label="Groups inside it" options={names(groups.data)} value={body.groups ?? []} onChange={(v) => set('groups', v)} />
+          <div><Picker id="group-hosts" label="Hosts" options={names(hosts.data)} value={body.hosts ?? []} onChange={(v) => set('hosts', v)} />{fe.at('hosts')}</div>
+          <div><Picker id="group-groups" label="Groups inside it" options={names(groups.data)} value={body.groups ?? []} onChange={(v) => set('groups', v)} />{fe.at('groups')}</div>
         </div>
-        {err && <div class="error" role="alert">{err.message}</div>}
+        {fe.rest}
         <div class="row">
           <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
           <button type="button" class="btn" onClick={onCancel}>Cancel</button>
@@ -279,6 +282,7 @@ export function UserForm({ name, initial, onCancel, onSaved }: { name: string | 
   const [password, setPassword] = useState('');
   const [err, setErr] = useState<api.ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const fe = fieldErrors(err, ['name', 'password']);
   const save = async (e: Event) => {
     e.preventDefault();
     setErr(null); setBusy(true);
@@ -294,7 +298,7 @@ export function UserForm({ name, initial, onCancel, onSaved }: { name: string | 
     <section class="card" aria-labelledby="user-form-title">
       <h2 id="user-form-title">{name === null ? 'New user' : `Edit user ${name}`}</h2>
       <form class="form" onSubmit={save}>
-        <div class="field"><label for="user-name">Name</label><input id="user-name" required autocomplete="off" value={user} onInput={(e) => setUser(e.currentTarget.value)} /></div>
+        <div class="field"><label for="user-name">Name</label><input id="user-name" aria-invalid={fe.invalid('name')} required autocomplete="off" value={user} onInput={(e) => setUser(e.currentTarget.value)} />{fe.at('name')}</div>
         <div class="field">
           <label for="user-role">Role</label>
           <select id="user-role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
@@ -304,9 +308,10 @@ export function UserForm({ name, initial, onCancel, onSaved }: { name: string | 
         </div>
         <div class="field">
           <label for="user-password">{name === null ? 'Password' : 'New password (empty: keep the current one)'}</label>
-          <input id="user-password" type="password" autocomplete="new-password" required={name === null} value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+          <input id="user-password" aria-invalid={fe.invalid('password')} type="password" autocomplete="new-password" required={name === null} value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+          {fe.at('password')}
         </div>
-        {err && <div class="error" role="alert">{err.message}</div>}
+        {fe.rest}
         <div class="row">
           <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
           <button type="button" class="btn" onClick={onCancel}>Cancel</button>
@@ -332,6 +337,7 @@ export function AlertRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
   }));
   const [err, setErr] = useState<api.ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const fe = fieldErrors(err, ['name', 'delay', 'repeat', ['modules', /module/]]);
   const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
   const setScope = (k: string, v: string[]) => setBody({ ...body, scope: { ...(body.scope ?? {}), [k]: v } });
   const names = (xs?: Entity[]) => (xs ?? []).map((x) => x.name as string);
@@ -370,16 +376,17 @@ export function AlertRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
       </div>
       <form class="form wide" onSubmit={save}>
         <div class="row wrap">
-          <div class="field"><label for="rule-name">Name</label><input id="rule-name" required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="page-on-critical" /></div>
+          <div class="field"><label for="rule-name">Name</label><input id="rule-name" aria-invalid={fe.invalid('name')} required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="page-on-critical" />{fe.at('name')}</div>
           <div class="field grow"><label for="rule-description">Description (optional)</label><input id="rule-description" value={body.description ?? ''} onInput={(e) => set('description', e.currentTarget.value)} /></div>
-          <div class="field"><label for="rule-delay">After (delay)</label><input id="rule-delay" value={body.delay ?? ''} onInput={(e) => set('delay', e.currentTarget.value)} placeholder="0 = at once, 2m" /></div>
-          <div class="field"><label for="rule-repeat">Repeat every</label><input id="rule-repeat" value={body.repeat ?? ''} onInput={(e) => set('repeat', e.currentTarget.value)} placeholder="0 = once, 1h" /></div>
+          <div class="field"><label for="rule-delay">After (delay)</label><input id="rule-delay" aria-invalid={fe.invalid('delay')} value={body.delay ?? ''} onInput={(e) => set('delay', e.currentTarget.value)} placeholder="0 = at once, 2m" />{fe.at('delay')}</div>
+          <div class="field"><label for="rule-repeat">Repeat every</label><input id="rule-repeat" aria-invalid={fe.invalid('repeat')} value={body.repeat ?? ''} onInput={(e) => set('repeat', e.currentTarget.value)} placeholder="0 = once, 1h" />{fe.at('repeat')}</div>
         </div>
         <div class="pickers">
           {stateBoxes('from', 'From states')}
           {stateBoxes('to', 'To states')}
         </div>
         <Picker id="rule-modules" label="Notify via (alert modules)" options={names(modules.data)} value={body.modules ?? []} onChange={(v) => set('modules', v)} />
+        {fe.at('modules')}
         {modules.data && modules.data.length === 0 && <p class="small muted">Make an alert module first (the Alert modules tab).</p>}
         <p class="small muted">What it watches (nothing chosen: everything).</p>
         <div class="pickers">
@@ -389,7 +396,7 @@ export function AlertRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
           <Picker id="rule-services" label="Services" options={names(services.data)} value={body.scope?.services ?? []} onChange={(v) => setScope('services', v)} />
         </div>
         {(body.escalations?.length || body.condition) && <p class="small muted">This rule also has {[body.escalations?.length && 'escalations', body.condition && 'a condition'].filter(Boolean).join(' and ')}, kept as they are (Edit as JSON to change them).</p>}
-        {err && <div class="error" role="alert">{err.message}</div>}
+        {fe.rest}
         <div class="row">
           <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
           <button type="button" class="btn" onClick={onCancel}>Cancel</button>
@@ -405,6 +412,7 @@ export function ScheduleForm({ name, initial, onCancel, onSaved, onJSON }: { nam
   const [body, setBody] = useState<Entity>(() => ({ intervals: [{ period: '1m' }], ...initial, name: name === null ? '' : initial.name }));
   const [err, setErr] = useState<api.ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const fe = fieldErrors(err, ['name', 'max_lateness']);
   const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
   const intervals: Entity[] = body.intervals ?? [];
   const setInterval_ = (i: number, iv: Entity | null) => {
@@ -434,9 +442,9 @@ export function ScheduleForm({ name, initial, onCancel, onSaved, onJSON }: { nam
       </div>
       <form class="form wide" onSubmit={save}>
         <div class="row wrap">
-          <div class="field"><label for="schedule-name">Name</label><input id="schedule-name" required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="every-minute" /></div>
+          <div class="field"><label for="schedule-name">Name</label><input id="schedule-name" aria-invalid={fe.invalid('name')} required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="every-minute" />{fe.at('name')}</div>
           <div class="field grow"><label for="schedule-description">Description (optional)</label><input id="schedule-description" value={body.description ?? ''} onInput={(e) => set('description', e.currentTarget.value)} /></div>
-          <div class="field"><label for="schedule-lateness">Max lateness (optional)</label><input id="schedule-lateness" value={body.max_lateness ?? ''} onInput={(e) => set('max_lateness', e.currentTarget.value)} placeholder="half the period" /></div>
+          <div class="field"><label for="schedule-lateness">Max lateness (optional)</label><input id="schedule-lateness" aria-invalid={fe.invalid('max_lateness')} value={body.max_lateness ?? ''} onInput={(e) => set('max_lateness', e.currentTarget.value)} placeholder="half the period" />{fe.at('max_lateness')}</div>
         </div>
         <fieldset class="picker">
           <legend>Intervals: runs at start + k × period</legend>
@@ -449,7 +457,7 @@ export function ScheduleForm({ name, initial, onCancel, onSaved, onJSON }: { nam
           ))}
           <button type="button" class="btn small" onClick={() => set('intervals', [...intervals, { period: '1h' }])}>Add an interval</button>
         </fieldset>
-        {err && <div class="error" role="alert">{err.message}</div>}
+        {fe.rest}
         <div class="row">
           <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
           <button type="button" class="btn" onClick={onCancel}>Cancel</button>
@@ -468,6 +476,7 @@ export function TrendRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
   }));
   const [err, setErr] = useState<api.ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const fe = fieldErrors(err, ['name', 'selector', 'window', 'interval', ['expr', /\bexpr(ession)?\b/]]);
   const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
   const out = (): Entity => {
     const o: Entity = { ...body };
@@ -492,21 +501,22 @@ export function TrendRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
       </div>
       <form class="form wide" onSubmit={save}>
         <div class="row wrap">
-          <div class="field"><label for="trend-name">Name</label><input id="trend-name" required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="disk-full" /></div>
+          <div class="field"><label for="trend-name">Name</label><input id="trend-name" aria-invalid={fe.invalid('name')} required value={body.name} onInput={(e) => set('name', e.currentTarget.value)} placeholder="disk-full" />{fe.at('name')}</div>
           <div class="field grow"><label for="trend-description">Description (optional)</label><input id="trend-description" value={body.description ?? ''} onInput={(e) => set('description', e.currentTarget.value)} /></div>
         </div>
         <div class="row wrap">
-          <div class="field grow"><label for="trend-selector">Series (a PromQL selector)</label><input id="trend-selector" class="mono" required value={body.selector ?? ''} onInput={(e) => set('selector', e.currentTarget.value)} /></div>
-          <div class="field"><label for="trend-window">Window</label><input id="trend-window" required value={body.window ?? ''} onInput={(e) => set('window', e.currentTarget.value)} placeholder="6h" /></div>
-          <div class="field"><label for="trend-interval">Every</label><input id="trend-interval" value={body.interval ?? ''} onInput={(e) => set('interval', e.currentTarget.value)} placeholder="5m" /></div>
+          <div class="field grow"><label for="trend-selector">Series (a PromQL selector)</label><input id="trend-selector" aria-invalid={fe.invalid('selector')} class="mono" required value={body.selector ?? ''} onInput={(e) => set('selector', e.currentTarget.value)} />{fe.at('selector')}</div>
+          <div class="field"><label for="trend-window">Window</label><input id="trend-window" aria-invalid={fe.invalid('window')} required value={body.window ?? ''} onInput={(e) => set('window', e.currentTarget.value)} placeholder="6h" />{fe.at('window')}</div>
+          <div class="field"><label for="trend-interval">Every</label><input id="trend-interval" aria-invalid={fe.invalid('interval')} value={body.interval ?? ''} onInput={(e) => set('interval', e.currentTarget.value)} placeholder="5m" />{fe.at('interval')}</div>
         </div>
         <div class="field">
           <label for="trend-expr">Expression (docs/trend-rules.md), yielding a state</label>
-          <textarea id="trend-expr" class="mono" rows={4} spellcheck={false} required value={body.expr ?? ''} onInput={(e) => set('expr', e.currentTarget.value)} />
+          <textarea id="trend-expr" aria-invalid={fe.invalid('expr')} class="mono" rows={4} spellcheck={false} required value={body.expr ?? ''} onInput={(e) => set('expr', e.currentTarget.value)} />
+          {fe.at('expr')}
         </div>
         <label class="check"><input type="checkbox" checked={!!body.disabled} onChange={(e) => set('disabled', e.currentTarget.checked)} /> Disabled</label>
         <TrendBacktest name={name ?? ''} rule={out} />
-        {err && <div class="error" role="alert">{err.message}</div>}
+        {fe.rest}
         <div class="row">
           <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
           <button type="button" class="btn" onClick={onCancel}>Cancel</button>

@@ -28,7 +28,10 @@ export function errorField(err: api.ApiError | null, rules: FieldRule[]): string
   let msg = err.message;
   for (;;) {
     const m = msg.match(/^([a-z_ -]+?)(\s+"[^"]*")?:\s+/i);
-    if (!m || names.includes(m[1].toLowerCase())) break;
+    if (!m) break;
+    // An entity and its name (`group "web": `) is never a field; a bare
+    // word is, when a rule knows it (`expression: `).
+    if (!m[2] && (names.includes(m[1].toLowerCase()) || compiled.some(([, re]) => re.test(m[1])))) break;
     msg = msg.slice(m[0].length);
   }
   msg = msg.replace(/^config\./, '');

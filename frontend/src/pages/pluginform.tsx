@@ -79,8 +79,8 @@ export function PluginForm({ name, initial, onCancel, onSaved, onJSON }: { name:
             aria-invalid={fe.invalid('args')} placeholder={kind === 'nagios' ? '-w\n5\n-c\n10' : ''} />
           {fe.at('args')}
         </div>
-        {text('description', 'Description (optional)')}
         <div class="row wrap">
+          {text('description', 'Description (optional)')}
           {text('history', 'Results the classifier sees (empty: 10)', { type: 'number', min: 0, max: 1000, inputMode: 'numeric' })}
         </div>
         <div class="field">

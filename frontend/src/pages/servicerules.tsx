@@ -58,7 +58,7 @@ export function ServiceRulesFields({ counts, onCounts, ignoreMaintenance, onIgno
       <div class="row wrap">
         {STATES.map((s) => (
           <div class="field" key={s}>
-            <label for={`service-rule-${s}`}>A {s} member is</label>
+            <label for={`service-rule-${s}`}>{s === 'unknown' ? 'An' : 'A'} {s} member is</label>
             <select id={`service-rule-${s}`} value={counts[s]} onChange={(e) => onCounts({ ...counts, [s]: e.currentTarget.value as Counts[string] })}>
               <option value="down">down</option>
               <option value="impaired">impaired (degraded)</option>
