@@ -268,8 +268,11 @@ func TestMeshReachability(t *testing.T) {
 	const gone = "web3 down according to all 2 peers"
 	took = waitFor("web3 down according to its peers", 4*down, hostSays(gone))
 	t.Logf("web3 shown as %q %s after it stopped (down period %s)", gone, took.Round(100*time.Millisecond), down)
-	if took > down+2*time.Second {
-		t.Errorf("web3 shown down %s after it stopped; want within the down period %s plus the report interval", took, down)
+	// The peers mark it down once it is silent for the down period (their
+	// liveness ticks every down/10), report within a second (the interval),
+	// and the test polls every 200 ms.
+	if limit := down + 3*time.Second; took > limit {
+		t.Errorf("web3 shown down %s after it stopped; want within %s (the down period %s, a report interval, slack)", took, limit, down)
 	}
 
 	// The mesh's key is a secret: never in an answer or a log.
