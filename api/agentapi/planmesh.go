@@ -17,7 +17,8 @@ import (
 // enabled, with the mesh addresses of the other agents that reported a
 // view as seeds (the agents join through the server), and returns the
 // plan's ETag over both. The keys travel only here, to the authenticated
-// agent.
+// agent (and to admins, who may read any host's plan and set the keys
+// anyway; viewers may not read plans).
 func addMesh(ctx context.Context, st store.Store, views *reach.Views, host string, plan *wire.Plan, etag string) (string, error) {
 	m, err := st.MeshSettings(ctx)
 	if err != nil {
