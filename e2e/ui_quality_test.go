@@ -59,7 +59,7 @@ func qualityServer(t *testing.T) *uiServer {
 var qualityPages = []string{
 	"/", "/hosts/web1", "/hosts/web1?check=res&plugin=uidisk", "/hosts/web1/dashboard", "/services/website", "/alerts", "/dashboards", "/explore?q=prophasis_value",
 	"/config/hosts", "/config/groups", "/config/checks", "/config/schedules", "/config/plugins", "/config/services",
-	"/config/alert-rules", "/config/trend-rules", "/config/alert-modules", "/config/silences", "/config/users", "/config/tokens",
+	"/config/alert-rules", "/config/trend-rules", "/config/alert-modules", "/config/silences", "/config/mesh", "/config/users", "/config/tokens",
 	"/system-log",
 }
 
@@ -147,8 +147,9 @@ func TestUIQualityEveryPage(t *testing.T) {
 					name = "overview"
 				}
 				screenshot(ctx, name)
-				// A configuration tab's form (New, Add host).
-				if !strings.HasPrefix(path, "/config/") || path == "/config/tokens" {
+				// A configuration tab's form (New, Add host); the tokens and
+				// mesh tabs are forms already.
+				if !strings.HasPrefix(path, "/config/") || path == "/config/tokens" || path == "/config/mesh" {
 					continue
 				}
 				opened := evalJS[bool](ctx, `(() => { const b = [...document.querySelectorAll('#main .page-head button.primary')].find(b => ['New', 'Add host'].includes(b.textContent.trim())); if (!b) return false; b.click(); return true })()`)
