@@ -81,9 +81,14 @@ export const KINDS: Record<string, Kind> = {
   },
 };
 
-// The kinds with a form of their own (every kind but users can also be
-// edited as JSON).
-const FORMS = ['checks', 'silences', 'groups', 'users', 'alert-rules', 'schedules', 'trend-rules', 'services', 'plugins', 'alert-modules'];
+// The kinds with a form of their own, which can switch to the JSON editor
+// (users have a form without it); the others are edited as JSON.
+type FormProps = { name: string | null; initial: Entity; onCancel: () => void; onSaved: () => void; onJSON: (body: Entity) => void };
+const FORM_OF: Record<string, (p: FormProps) => any> = {
+  checks: CheckForm, silences: SilenceForm, groups: GroupForm, 'alert-rules': AlertRuleForm, schedules: ScheduleForm,
+  'trend-rules': TrendRuleForm, services: ServiceForm, plugins: PluginForm, 'alert-modules': ModuleForm,
+};
+const FORMS = [...Object.keys(FORM_OF), 'users'];
 
 function bodyOf(kind: Kind, e: Entity): Entity {
   const out: Entity = {};
@@ -93,6 +98,7 @@ function bodyOf(kind: Kind, e: Entity): Entity {
 
 export function EntityPage({ kindKey }: { kindKey: string }) {
   const kind = KINDS[kindKey];
+  const Form = FORM_OF[kindKey];
   const admin = useIsAdmin();
   const items = useFetch(() => api.get<Entity[]>(`/manage/v1/${kind.path}`), [kind.path]);
   const [editing, setEditing] = useState<{ name: string | null; body: Entity; json?: boolean } | null>(null);
@@ -113,92 +119,13 @@ export function EntityPage({ kindKey }: { kindKey: string }) {
         </div>
       </div>
       {kindKey === 'plugins' && admin && <PackageUpload onDone={items.reload} />}
-      {editing && kindKey === 'checks' && !editing.json && (
-        <CheckForm
+      {editing && !editing.json && Form && (
+        <Form
           key={editing.name ?? ''}
           name={editing.name}
           initial={editing.body}
-          onCancel={() => setEditing(null)}
-          onSaved={() => { setEditing(null); items.reload(); }}
-          onJSON={(body) => setEditing({ ...editing, body, json: true })}
-        />
-      )}
-      {editing && kindKey === 'silences' && !editing.json && (
-        <SilenceForm
-          key={editing.name ?? ''}
-          name={editing.name}
-          initial={editing.body}
-          onCancel={() => setEditing(null)}
-          onSaved={() => { setEditing(null); items.reload(); }}
-          onJSON={(body) => setEditing({ ...editing, body, json: true })}
-        />
-      )}
-      {editing && kindKey === 'groups' && !editing.json && (
-        <GroupForm
-          key={editing.name ?? ''}
-          name={editing.name}
-          initial={editing.body}
-          onCancel={() => setEditing(null)}
-          onSaved={() => { setEditing(null); items.reload(); }}
-          onJSON={(body) => setEditing({ ...editing, body, json: true })}
-        />
-      )}
-      {editing && kindKey === 'alert-rules' && !editing.json && (
-        <AlertRuleForm
-          key={editing.name ?? ''}
-          name={editing.name}
-          initial={editing.body}
-          onCancel={() => setEditing(null)}
-          onSaved={() => { setEditing(null); items.reload(); }}
-          onJSON={(body) => setEditing({ ...editing, body, json: true })}
-        />
-      )}
-      {editing && kindKey === 'schedules' && !editing.json && (
-        <ScheduleForm
-          key={editing.name ?? ''}
-          name={editing.name}
-          initial={editing.body}
-          onCancel={() => setEditing(null)}
-          onSaved={() => { setEditing(null); items.reload(); }}
-          onJSON={(body) => setEditing({ ...editing, body, json: true })}
-        />
-      )}
-      {editing && kindKey === 'trend-rules' && !editing.json && (
-        <TrendRuleForm
-          key={editing.name ?? ''}
-          name={editing.name}
-          initial={editing.body}
-          onCancel={() => setEditing(null)}
-          onSaved={() => { setEditing(null); items.reload(); }}
-          onJSON={(body) => setEditing({ ...editing, body, json: true })}
-        />
-      )}
-      {editing && kindKey === 'services' && !editing.json && (
-        <ServiceForm
-          key={editing.name ?? ''}
-          name={editing.name}
-          initial={editing.body}
-          onCancel={() => setEditing(null)}
-          onSaved={() => { setEditing(null); items.reload(); }}
-          onJSON={(body) => setEditing({ ...editing, body, json: true })}
-        />
-      )}
-      {editing && kindKey === 'plugins' && !editing.json && (
-        <PluginForm
-          key={editing.name ?? ''}
-          name={editing.name}
-          initial={editing.body}
-          onCancel={() => setEditing(null)}
-          onSaved={() => { setEditing(null); items.reload(); }}
-          onJSON={(body) => setEditing({ ...editing, body, json: true })}
-        />
-      )}
-      {editing && kindKey === 'alert-modules' && !editing.json && (
-        <ModuleForm
-          key={editing.name ?? ''}
-          name={editing.name}
-          initial={editing.body}
-          onCancel={() => { setEditing(null); items.reload(); }}
+          // A module's Cancel reloads: "Save and send a test" may have saved it.
+          onCancel={() => { setEditing(null); if (kindKey === 'alert-modules') items.reload(); }}
           onSaved={() => { setEditing(null); items.reload(); }}
           onJSON={(body) => setEditing({ ...editing, body, json: true })}
         />
