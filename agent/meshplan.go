@@ -261,6 +261,9 @@ func (ctl *meshControl) client() *client.Client {
 // whole report.
 func meshView(v mesh.ClusterView, interval time.Duration) wire.MeshView {
 	out := wire.MeshView{Host: v.Node, Interval: wire.Millis(interval), Peers: []wire.MeshPeer{}}
+	if !v.Time.IsZero() {
+		out.Time = v.Time.UnixMilli()
+	}
 	for _, h := range v.Hosts {
 		if h.Name == v.Node {
 			out.Addr = h.Addr

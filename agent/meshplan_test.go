@@ -164,7 +164,7 @@ func TestMeshFollowsThePlan(t *testing.T) {
 // becomes Addr) and peers the server would refuse.
 func TestMeshViewWire(t *testing.T) {
 	now := time.Now()
-	v := meshView(mesh.ClusterView{Node: "web1", Hosts: []mesh.HostView{
+	v := meshView(mesh.ClusterView{Node: "web1", Time: now, Hosts: []mesh.HostView{
 		{Name: "web1", Addr: "10.0.0.1:7946", Up: true, LastSeen: now},
 		{Name: "web2", Up: true, LastSeen: now},
 		{Name: "bad name", Up: true},
@@ -173,7 +173,7 @@ func TestMeshViewWire(t *testing.T) {
 	if err := v.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if v.Addr != "10.0.0.1:7946" || len(v.Peers) != 2 || v.Peers[0].Host != "web2" || !v.Peers[0].Alive || v.Peers[0].LastSeen != now.UnixMilli() ||
+	if v.Addr != "10.0.0.1:7946" || v.Time != now.UnixMilli() || len(v.Peers) != 2 || v.Peers[0].Host != "web2" || !v.Peers[0].Alive || v.Peers[0].LastSeen != now.UnixMilli() ||
 		v.Peers[1].Host != "web3" || v.Peers[1].Alive || v.Peers[1].LastSeen != 0 {
 		t.Fatalf("view %+v", v)
 	}

@@ -26,6 +26,10 @@ type MeshView struct {
 	// Interval is how often the agent reports (its mesh interval); the
 	// server counts a view for a few intervals only.
 	Interval Duration `json:"interval"`
+	// Time is when the view was taken, ms on the agent's clock (0:
+	// unknown). With the peers' LastSeen, on the same clock, it says how
+	// long each peer has been silent without trusting the clocks to agree.
+	Time int64 `json:"time,omitempty"`
 	// Peers are the other hosts the mesh knows, up or down, by name.
 	Peers []MeshPeer `json:"peers"`
 }
@@ -99,6 +103,9 @@ func (v *MeshView) Validate() error {
 	}
 	if d := v.Interval.D(); d < MinMeshInterval || d > MaxMeshInterval {
 		return fmt.Errorf("mesh view: interval %s is outside %s to %s", d, MinMeshInterval, MaxMeshInterval)
+	}
+	if v.Time < 0 {
+		return fmt.Errorf("mesh view: time %d is negative", v.Time)
 	}
 	if len(v.Peers) > MaxMeshPeers {
 		return fmt.Errorf("mesh view: %d peers; the limit is %d", len(v.Peers), MaxMeshPeers)

@@ -31,6 +31,14 @@ const FreshIntervals = 3
 // report may wait on a busy network or a restarting server.
 const MinFresh = 30 * time.Second
 
+// Recent is how long a peer may have been silent (no probe answered, no
+// status) and still count as seeing the host alive. A peer marks a host
+// down only after its mesh's down period (30 min by default), but its
+// memberlist notices a stopped host within seconds and stops refreshing
+// its last-seen time (every 10 s at most): a host that crashed reads
+// "down according to all peers" after a minute, not half an hour.
+const Recent = time.Minute
+
 // SeedAge is how long a reporter's mesh address is handed out as a seed
 // after its last report.
 const SeedAge = 24 * time.Hour
@@ -42,7 +50,8 @@ type Verdict string
 const (
 	// Alive: at least one peer sees the host alive.
 	Alive Verdict = "alive"
-	// Down: every peer that knows the host marked it down.
+	// Down: no peer that knows the host sees it alive: each marked it
+	// down or has not heard from it for Recent.
 	Down Verdict = "down"
 	// NoData: no recent view knows the host.
 	NoData Verdict = "no_mesh_data"
@@ -53,8 +62,9 @@ const (
 // Reachability is the mesh's word on one host.
 type Reachability struct {
 	Verdict Verdict `json:"verdict"`
-	// Alive of Peers recent views see the host alive; Peers counts the
-	// reporting agents (other than the host) whose recent view knows it.
+	// Alive of Peers recent views see the host alive (and heard from it
+	// within Recent); Peers counts the reporting agents (other than the
+	// host) whose recent view knows it.
 	Alive int `json:"alive"`
 	Peers int `json:"peers"`
 	// LastSeen is the latest time a peer heard of the host (ms; 0 never).
@@ -65,9 +75,20 @@ type Reachability struct {
 
 type report struct {
 	at    time.Time // when the server received it
+	taken int64     // when the agent took it, ms on its clock; 0 unknown
 	fresh time.Duration
 	addr  string
 	peers map[string]wire.MeshPeer
+}
+
+// silent tells whether p had been silent for longer than Recent at now:
+// its silence when the view was taken (both times on the agent's clock)
+// plus the view's age (on the server's).
+func (r *report) silent(p wire.MeshPeer, now time.Time) bool {
+	if r.taken <= 0 || p.LastSeen <= 0 {
+		return false // no times to tell: the peer's own verdict stands
+	}
+	return time.Duration(r.taken-p.LastSeen)*time.Millisecond+now.Sub(r.at) > Recent
 }
 
 // Views holds the latest view of every reporting agent. Safe for
@@ -88,7 +109,7 @@ func New() *Views {
 // reporter's mesh address (v.Addr, or one the caller derived; "" for
 // none).
 func (vs *Views) Report(v wire.MeshView, addr string, now time.Time) {
-	r := &report{at: now, fresh: max(FreshIntervals*v.Interval.D(), MinFresh), addr: addr,
+	r := &report{at: now, taken: v.Time, fresh: max(FreshIntervals*v.Interval.D(), MinFresh), addr: addr,
 		peers: make(map[string]wire.MeshPeer, len(v.Peers))}
 	for _, p := range v.Peers {
 		if p.Host != v.Host {
@@ -166,7 +187,7 @@ func (vs *Views) Of(host string, now time.Time) Reachability {
 				continue
 			}
 			r.Peers++
-			if p.Alive {
+			if p.Alive && !v.silent(p, now) {
 				r.Alive++
 			}
 			r.LastSeen = max(r.LastSeen, p.LastSeen)

@@ -97,3 +97,33 @@ func TestSeeds(t *testing.T) {
 		}
 	})
 }
+
+// TestSilentPeersDoNotCountAlive: a peer that still has the host up (its
+// down period is long) but has not heard from it for Recent does not count
+// as seeing it alive; the silence is measured on the agent's clock, then
+// aged on the server's, so a skewed agent clock does not matter.
+func TestSilentPeersDoNotCountAlive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		vs := New()
+		skew := -time.Hour // the agents' clocks are an hour behind
+		agentNow := time.Now().Add(skew)
+		for _, h := range []string{"a", "b"} {
+			vs.Report(wire.MeshView{Host: h, Interval: wire.Millis(time.Minute), Time: agentNow.UnixMilli(),
+				Peers: []wire.MeshPeer{{Host: "web3", Alive: true, LastSeen: agentNow.Add(-10 * time.Second).UnixMilli()}}}, "", time.Now())
+		}
+		if r := vs.Of("web3", time.Now()); r.Verdict != Alive || r.Alive != 2 {
+			t.Fatalf("heard 10 s ago: %+v", r)
+		}
+		time.Sleep(Recent - 5*time.Second)
+		if r := vs.Of("web3", time.Now()); r.Verdict != Down || r.Text != "web3 down according to all 2 peers" {
+			t.Fatalf("heard %s ago: %+v", Recent+5*time.Second, r)
+		}
+		// A fresh view from a peer that hears it again.
+		agentNow = time.Now().Add(skew)
+		vs.Report(wire.MeshView{Host: "a", Interval: wire.Millis(time.Minute), Time: agentNow.UnixMilli(),
+			Peers: []wire.MeshPeer{{Host: "web3", Alive: true, LastSeen: agentNow.UnixMilli()}}}, "", time.Now())
+		if r := vs.Of("web3", time.Now()); r.Text != "web3 unreachable from the server, but alive according to 1 of 2 peers" {
+			t.Fatalf("heard again by a: %+v", r)
+		}
+	})
+}
