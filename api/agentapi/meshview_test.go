@@ -103,7 +103,7 @@ func TestPlanCarriesMesh(t *testing.T) {
 	}()
 	start := time.Now()
 	p, _, code = plan(etag2)
-	if code != 200 || !slices.Equal(p.Mesh.Seeds, []string{"127.0.0.3:7946"}) || time.Since(start) > 1500*time.Millisecond {
+	if code != 200 || !slices.Equal(p.Mesh.Seeds, []string{"127.0.0.3:7946"}) || time.Since(start) > 200*time.Millisecond+reach.SeedsSettle+time.Second {
 		t.Fatalf("after a report: %d seeds %v after %s", code, p.Mesh.Seeds, time.Since(start))
 	}
 }

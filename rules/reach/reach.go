@@ -91,13 +91,20 @@ func (r *report) silent(p wire.MeshPeer, now time.Time) bool {
 	return time.Duration(r.taken-p.LastSeen)*time.Millisecond+now.Sub(r.at) > Recent
 }
 
+// SeedsSettle is how long a change of the seed list waits before it wakes
+// the plan polls: when many agents turn the mesh on at once, their first
+// reports change the list many times in a few seconds, and each change
+// would otherwise make every waiting agent fetch a new plan.
+const SeedsSettle = time.Second
+
 // Views holds the latest view of every reporting agent. Safe for
 // concurrent use.
 type Views struct {
-	mu      sync.Mutex
-	views   map[string]*report
-	seeds   []string // sorted addresses of recent reporters
-	changed chan struct{}
+	mu       sync.Mutex
+	views    map[string]*report
+	seeds    []string // sorted addresses of recent reporters
+	changed  chan struct{}
+	settling bool // a wake-up of changed's waiters is scheduled
 }
 
 // New returns empty Views.
@@ -122,8 +129,9 @@ func (vs *Views) Report(v wire.MeshView, addr string, now time.Time) {
 	vs.updateSeeds(now)
 }
 
-// updateSeeds recomputes the seed list and wakes SeedsChanged's waiters
-// when it changed. Called with mu held.
+// updateSeeds recomputes the seed list and, when it changed, wakes
+// SeedsChanged's waiters SeedsSettle later (once for every change in
+// between). Called with mu held.
 func (vs *Views) updateSeeds(now time.Time) {
 	var seeds []string
 	for host, r := range vs.views {
@@ -139,8 +147,16 @@ func (vs *Views) updateSeeds(now time.Time) {
 	seeds = slices.Compact(seeds)
 	if !slices.Equal(seeds, vs.seeds) {
 		vs.seeds = seeds
-		close(vs.changed)
-		vs.changed = make(chan struct{})
+		if !vs.settling {
+			vs.settling = true
+			time.AfterFunc(SeedsSettle, func() {
+				vs.mu.Lock()
+				defer vs.mu.Unlock()
+				close(vs.changed)
+				vs.changed = make(chan struct{})
+				vs.settling = false
+			})
+		}
 	}
 }
 
@@ -162,8 +178,8 @@ func (vs *Views) Seeds(host string) []string {
 	return out
 }
 
-// SeedsChanged returns a channel closed when the seed list changes (the
-// agent API's plan long poll waits on it).
+// SeedsChanged returns a channel closed SeedsSettle after the seed list
+// changes (the agent API's plan long poll waits on it).
 func (vs *Views) SeedsChanged() <-chan struct{} {
 	vs.mu.Lock()
 	defer vs.mu.Unlock()

@@ -71,19 +71,29 @@ func TestSeeds(t *testing.T) {
 		vs := New()
 		ch := vs.SeedsChanged()
 		vs.Report(view("a", "127.0.0.2:7946"), "127.0.0.2:7946", time.Now())
+		vs.Report(view("b", "127.0.0.3:7946"), "127.0.0.3:7946", time.Now())
+		synctest.Wait()
+		select {
+		case <-ch:
+			t.Fatal("the waiters woke before the seeds settled")
+		default:
+		}
+		time.Sleep(SeedsSettle)
+		synctest.Wait()
 		select {
 		case <-ch:
 		default:
-			t.Fatal("a new seed did not wake the waiters")
+			t.Fatal("new seeds did not wake the waiters")
 		}
 		ch = vs.SeedsChanged()
 		vs.Report(view("a", "127.0.0.2:7946"), "127.0.0.2:7946", time.Now())
+		time.Sleep(2 * SeedsSettle)
+		synctest.Wait()
 		select {
 		case <-ch:
 			t.Fatal("the same seeds woke the waiters")
 		default:
 		}
-		vs.Report(view("b", "127.0.0.3:7946"), "127.0.0.3:7946", time.Now())
 		if got := vs.Seeds("a"); !slices.Equal(got, []string{"127.0.0.3:7946"}) {
 			t.Fatalf("seeds for a: %v", got)
 		}
