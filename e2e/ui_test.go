@@ -96,15 +96,24 @@ func uiLogin(ctx context.Context, url string, c credentials) {
 	waitJS(ctx, "the navigation after login", `document.querySelector('nav#nav a[href="/"]')`, 15*time.Second)
 }
 
-// TestUIEnrolHostAndSeeItsGraphs walks the main path: log in, add a host
-// with an enrolment token, run the install command the page shows, add a
-// check, and see the host's checks with sparklines, a check's graph, state
-// timeline and messages, the overview and the explorer. A host description
-// holding HTML is shown as text.
-func TestUIEnrolHostAndSeeItsGraphs(t *testing.T) {
+// TestUIEnrolHostAndSeeItsGraphs walks the main path, on a desktop and on
+// a phone: log in, add a host with an enrolment token, run the install
+// command the page shows, add a check, and see the host's checks with
+// sparklines, a check's graph, state timeline and messages, the overview
+// and the explorer. A host description holding HTML is shown as text.
+func TestUIEnrolHostAndSeeItsGraphs(t *testing.T) { onDesktopAndPhone(t, enrolHostAndSeeItsGraphs) }
+
+// onDesktopAndPhone runs a path through the UI at 1920 × 1080 and again at
+// 375 × 812, each with its own server.
+func onDesktopAndPhone(t *testing.T, path func(t *testing.T, width, height int)) {
+	t.Run("desktop", func(t *testing.T) { path(t, desktopWidth, desktopHeight) })
+	t.Run("phone", func(t *testing.T) { path(t, phoneWidth, phoneHeight) })
+}
+
+func enrolHostAndSeeItsGraphs(t *testing.T, width, height int) {
 	srv := startUIServer(t)
 	srv.mustJSON("POST", "/manage/v1/schedules", map[string]any{"name": "fast", "intervals": []map[string]string{{"period": "2s"}}})
-	ctx := newBrowser(t, desktopWidth, desktopHeight)
+	ctx := newBrowser(t, width, height)
 	uiLogin(ctx, srv.URL+"/config/hosts", srv.Admin)
 
 	// Add a host; its description is HTML that must not run.
@@ -276,11 +285,13 @@ func uiJSON[T any](t *testing.T, b []byte) T {
 	return env.Data
 }
 
-// TestUIAcknowledgeAndSilenceAnAlert: a critical result fires an alert; the
-// overview and the alerts page show it; an admin acknowledges it with a
+// TestUIAcknowledgeAndSilenceAnAlert, on a desktop and on a phone: a
+// critical result fires an alert; the overview and the alerts page show it; an admin acknowledges it with a
 // comment and silences its host from the alerts page; the history lists it.
 // The result's message holds HTML, shown as text.
-func TestUIAcknowledgeAndSilenceAnAlert(t *testing.T) {
+func TestUIAcknowledgeAndSilenceAnAlert(t *testing.T) { onDesktopAndPhone(t, acknowledgeAndSilenceAnAlert) }
+
+func acknowledgeAndSilenceAnAlert(t *testing.T, width, height int) {
 	srv := startUIServer(t)
 	hook := startHook(t, "ui-hook-secret")
 	srv.mustJSON("POST", "/manage/v1/plugins", map[string]any{"name": "uidisk", "kind": "exec", "entrypoint": "x",
@@ -299,7 +310,7 @@ func TestUIAcknowledgeAndSilenceAnAlert(t *testing.T) {
 		t.Fatalf("push: %d %s", code, body)
 	}
 
-	ctx := newBrowser(t, desktopWidth, desktopHeight)
+	ctx := newBrowser(t, width, height)
 	uiLogin(ctx, srv.URL+"/", srv.Admin)
 	waitJS(ctx, "the critical check on the overview", `document.querySelector('#ov-checks') && document.querySelector('.count.st-critical')`, 30*time.Second)
 	waitJS(ctx, "the alert on the overview", `document.body.innerText.includes('disk-critical')`, 30*time.Second)
