@@ -423,8 +423,7 @@ func TestUIConfigureEntities(t *testing.T) {
 	click(ctx, "input[name=check-plugins-opt][value=memory]")
 	clickText(ctx, "button[type=submit]", "Save")
 	waitJS(ctx, "the edited check", `document.querySelector("#main .list").innerText.includes('load, memory')`, 15*time.Second)
-	var chk struct{ Plugins []string }
-	chk = uiJSON[struct{ Plugins []string }](t, srv.mustJSON("GET", "/manage/v1/checks/res", nil))
+	chk := uiJSON[struct{ Plugins []string }](t, srv.mustJSON("GET", "/manage/v1/checks/res", nil))
 	if len(chk.Plugins) != 2 {
 		t.Errorf("check after editing: %+v", chk)
 	}
