@@ -61,6 +61,18 @@ func TestStaleHostCarriesMeshReachability(t *testing.T) {
 	if r := e.e.HostStates()[0].Reachability; r == nil || r.Text != "web3 down according to all 3 peers" {
 		t.Fatalf("reachability %+v, want down according to all 3 peers", r)
 	}
+	// At the next overdue tick the system log says the verdict changed.
+	e.e.Overdue(context.Background(), []stale.Overdue{{Key: k, Last: t0, Period: time.Minute}}, now.Add(10*time.Second))
+	if err := e.e.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	logs, err := e.st.SystemLog(context.Background(), store.LogQuery{Component: "mesh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) != 1 || logs[0].Host != "web3" || logs[0].Message != "the agent mesh's view changed: web3 down according to all 3 peers" {
+		t.Fatalf("system log %+v", logs)
+	}
 
 	// A result ends it: no reachability on a reporting host.
 	e.push(t, result("web3", "p", "c", 11, 1))

@@ -53,6 +53,9 @@ type host struct {
 	m        state.Machine
 	lbls     labels.Labels
 	ref      storage.SeriesRef
+	// meshSaid is the mesh's sentence in the host's last rollup while its
+	// results stopped ("" otherwise).
+	meshSaid string
 }
 
 // shard judges the results of its hosts, one batch at a time.
@@ -255,11 +258,13 @@ func (s *shard) rollup() {
 				silent = sub.silent && st == classify.Unknown
 			}
 		}
+		meshSays := ""
 		if silent {
 			// The host's worst check is unknown because its results
 			// stopped: say what the mesh sees, for host alerts too.
 			if r := s.e.opts.Reach.Of(h.name, time.UnixMilli(ts)); r.Text != "" {
 				why += ": " + r.Text
+				meshSays = r.Text
 			}
 		}
 		if known == 0 {
@@ -268,6 +273,14 @@ func (s *shard) rollup() {
 			continue
 		}
 		s.trs = h.m.Force(worst, ts, why, s.trs[:0])
+		if len(s.trs) == 0 && meshSays != "" && h.meshSaid != "" && meshSays != h.meshSaid {
+			// Still unknown, so no new event: the system log says that
+			// the mesh's verdict changed ("now down according to all 5
+			// peers").
+			s.e.rec.log(store.LogEntry{Time: ts, Level: "warn", Component: "mesh", Host: h.name,
+				Message: "the agent mesh's view changed: " + meshSays})
+		}
+		h.meshSaid = meshSays
 		s.samples = append(s.samples, sample{&h.ref, h.lbls, ts, float64(worst)})
 		subj := store.Subject{Kind: "host", Host: h.name}
 		for _, tr := range s.trs {
