@@ -275,6 +275,13 @@ func TestMeshReachability(t *testing.T) {
 		t.Errorf("web3 shown down %s after it stopped; want within %s (the down period %s, a report interval, slack)", took, limit, down)
 	}
 
+	// Still unknown, so no second alert; the system log notes the change
+	// at the next staleness tick (every 10 s).
+	waitFor("the system log notes the mesh's new verdict", 30*time.Second, func() bool {
+		code, body := s.do("GET", "/manage/v1/system-log?component=mesh&host=web3", "", nil)
+		return code == 200 && strings.Contains(string(body), "the agent mesh's view changed: "+gone)
+	})
+
 	// The mesh's key is a secret: never in an answer or a log.
 	code, body = s.do("GET", "/manage/v1/mesh", "", nil)
 	if code != 200 || !redactedKeys(body) {
