@@ -3,6 +3,7 @@ package agentapi
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -33,7 +34,18 @@ func (h *handler) meshView(c *gin.Context) {
 		envelope.FailWith(c, envelope.ErrForbidden, fmt.Errorf("the agent of %q may report its own mesh view only, not %q's", p.Name, v.Host))
 		return
 	}
-	h.Reach.Report(v, v.Addr, time.Now())
+	addr := v.Addr
+	if addr == "" {
+		// The agent does not know its mesh address (it listens on every
+		// address): the one it reaches the server from, at the mesh port,
+		// is the best guess for a seed.
+		if m, err := h.Store.MeshSettings(c.Request.Context()); err == nil && m.Enabled {
+			if ip, err := netip.ParseAddr(c.RemoteIP()); err == nil && !ip.IsUnspecified() {
+				addr = netip.AddrPortFrom(ip.Unmap(), uint16(m.Port)).String()
+			}
+		}
+	}
+	h.Reach.Report(v, addr, time.Now())
 	envelope.OK(c, struct {
 		Peers int `json:"peers"`
 	}{len(v.Peers)})

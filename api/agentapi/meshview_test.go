@@ -43,7 +43,19 @@ func TestMeshView(t *testing.T) {
 		}
 	}
 	f(web1, `{"host":"web1","addr":"127.0.0.2:7946","interval":1000,"peers":[{"host":"web3","alive":true,"last_seen":1}]}`, 200, `"peers":1`)
-	f(web2, `{"host":"web2","addr":"127.0.0.3:7946","interval":1000,"peers":[{"host":"web3","alive":false}]}`, 200, `"peers":1`)
+	f(web2, `{"host":"web2","interval":1000,"peers":[{"host":"web3","alive":false}]}`, 200, `"peers":1`)
+	if got := views.Seeds("x"); !slices.Equal(got, []string{"127.0.0.2:7946"}) {
+		t.Fatalf("seeds %v: a view without addr and the mesh off gives no seed", got)
+	}
+	m := store.DefaultMeshSettings()
+	m.Enabled, m.Cluster, m.Allow, m.Port = true, "lab", "192.0.2.0/24", 7950
+	if _, err := a.st.SetMeshSettings(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	f(web2, `{"host":"web2","interval":1000,"peers":[{"host":"web3","alive":false}]}`, 200, `"peers":1`)
+	if got := views.Seeds("x"); !slices.Equal(got, []string{"127.0.0.2:7946", "192.0.2.1:7950"}) {
+		t.Fatalf("seeds %v: want the remote address at the mesh port for a view without addr", got)
+	}
 	if r := views.Of("web3", time.Now()); r.Text != "web3 unreachable from the server, but alive according to 1 of 2 peers" {
 		t.Fatalf("reachability %+v", r)
 	}
