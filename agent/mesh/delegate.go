@@ -21,12 +21,14 @@ import (
 // spread with memberlist's retransmit limit (RetransmitMult × log N for a
 // node's own status, a third of that for relays).
 //
-// A node that gets a delta whose base it lacks (it missed a status) asks
-// the relay for the whole status, by UDP, and gets it in a msgReply (a
-// status envelope that is not relayed: only this node lacked it):
+// A node that gets a delta whose base it lacks (it missed a status)
+// relays it all the same, once, and asks the relay by UDP for what it
+// missed, naming the status it has; the answer is a delta from that one
+// if the relay keeps it, otherwise the whole status, in a msgReply (not
+// relayed: only this node lacked it):
 //
-//	msgWant   len(sender) sender  count  {len(host) host}
-//	msgReply  len(via) via  status
+//	msgWant   len(sender) sender  len(host) host  seq
+//	msgReply  len(via) via  status|delta
 //
 // Push/pull state (TCP, on join and every PushPullInterval) is, on join,
 // every host's latest status so that a new node sees the cluster at once:
@@ -38,9 +40,12 @@ import (
 //	msgDigest len(sender) sender  count  {len(host) host seq}
 //
 // A node receiving a digest sends the peer, over TCP in msgState
-// messages, the statuses it has newer than the digest says: anti-entropy,
-// so a status gossip missed (UDP loss, retransmit limit) arrives by the
-// next push/pull, for ~20 bytes per host per exchange.
+// messages, what it has newer than the digest says (a delta from the
+// peer's status when it still keeps that one, otherwise the whole
+// status; the first byte tells them apart), leaving out what it took in
+// the last antiEntropySettle: anti-entropy, so a status gossip missed
+// (UDP loss, retransmit limit) arrives by the next push/pull, for ~20
+// bytes per host per exchange.
 const (
 	msgStatus byte = 1
 	msgState  byte = 2
@@ -52,6 +57,10 @@ const (
 
 // maxStateMessage bounds one msgState message sent over TCP.
 const maxStateMessage = 256 << 10
+
+// antiEntropySettle is how long a status just taken is left to gossip
+// before anti-entropy sends it.
+const antiEntropySettle = 15 * time.Second
 
 // maxStateStatuses bounds one push/pull state.
 const maxStateStatuses = 10000
@@ -113,6 +122,16 @@ func (d *delegate) NotifyMsg(b []byte) {
 	case msgDelta:
 		m.takeDelta(b)
 		return
+	case msgReply:
+		via, body, err := openEnvelope(b)
+		if err != nil {
+			m.c.bad.Inc()
+			return
+		}
+		m.mu.Lock()
+		m.takeEntry(body, via)
+		m.mu.Unlock()
+		return
 	}
 	via, sb, err := openEnvelope(b)
 	if err != nil {
@@ -127,7 +146,7 @@ func (d *delegate) NotifyMsg(b []byte) {
 	m.mu.Lock()
 	ok := m.accept(s, via)
 	m.mu.Unlock()
-	if ok && b[0] == msgStatus {
+	if ok {
 		// Relay it: the copy names this node. (Queued without m.mu: the
 		// queue asks memberlist for the member count, and memberlist
 		// calls NotifyJoin, which takes m.mu, with its node lock held.)
@@ -140,6 +159,7 @@ func (m *Mesh) accept(s Status, via string) bool {
 	switch m.table.offer(s, via, time.Now()) {
 	case accepted:
 		m.c.received.Inc()
+		m.tookAt[s.Host] = time.Now()
 		if m.opts.onStatus != nil {
 			m.opts.onStatus(m.opts.Name, s.Host, s.Seq)
 		}
@@ -234,6 +254,17 @@ func (m *Mesh) mergeState(buf []byte, relayNew bool) {
 	var relay []*statusBroadcast
 	m.mu.Lock()
 	for _, sb := range statuses {
+		if len(sb) > 0 && sb[0] == deltaVersion {
+			d, err := decodeDelta(sb)
+			if err != nil {
+				m.c.bad.Inc()
+				continue
+			}
+			if m.offerDelta(d, sender) == accepted && relayNew {
+				relay = append(relay, &statusBroadcast{host: d.host, msg: envelopeOf(msgDelta, m.opts.Name, sb)})
+			}
+			continue
+		}
 		s, err := DecodeStatus(sb)
 		if err != nil {
 			m.c.bad.Inc()
@@ -263,14 +294,17 @@ func (m *Mesh) answerDigest(buf []byte) {
 	var msgs [][]byte
 	var batch [][]byte
 	size := 0
+	now := time.Now()
 	m.mu.Lock()
 	for _, h := range m.table.sortedHosts() {
-		s, ok := h.statuses.latest()
-		if !ok || h.name == sender || s.Seq <= seqs[h.name] {
+		// Left out: what the peer has, and what this node took moments
+		// ago (gossip is still spreading it; the next push/pull sends it
+		// if that fails).
+		if h.name == sender || h.lastSeq <= seqs[h.name] || now.Sub(m.tookAt[h.name]) < antiEntropySettle {
 			continue
 		}
-		b, err := s.Encode(MaxStatusBytes)
-		if err != nil {
+		b, ok := catchUp(h, seqs[h.name], MaxStatusBytes)
+		if !ok {
 			continue
 		}
 		if size+len(b) > maxStateMessage {

@@ -279,8 +279,11 @@ func (d delta) apply(base Status) (Status, error) {
 // newerThan reports whether the delta's status is newer than seq, in
 // serial-number arithmetic on the low 32 bits (RFC 1982): the delta
 // carries only those of its base.
-func (d delta) newerThan(seq uint64) bool {
-	return int32(d.base+uint32(d.dseq)-uint32(seq)) > 0
+func (d delta) newerThan(seq uint64) bool { return d.newerThan32(uint32(seq)) }
+
+// newerThan32 is newerThan on the low 32 bits of a sequence number.
+func (d delta) newerThan32(seq uint32) bool {
+	return int32(d.base+uint32(d.dseq)-seq) > 0
 }
 
 // int reads a zigzag varint within ±maxAbs.

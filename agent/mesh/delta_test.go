@@ -226,24 +226,25 @@ func TestTakeDelta(t *testing.T) {
 	}
 }
 
-// TestParseWant: a want names one to maxWantHosts valid host names and
-// nothing else; a malformed one is counted.
+// TestParseWant: a want names one valid host name and the sequence
+// number the sender has, and nothing else; a malformed one is counted.
 func TestParseWant(t *testing.T) {
-	good := append(header(msgWant, "web2"), 2, 4, 'w', 'e', 'b', '1', 4, 'w', 'e', 'b', '3')
-	sender, hosts, err := parseWant(good)
-	if err != nil || sender != "web2" || !reflect.DeepEqual(hosts, []string{"web1", "web3"}) {
-		t.Fatalf("parseWant: %q %q %v", sender, hosts, err)
+	good := append(header(msgWant, "web2"), 4, 'w', 'e', 'b', '1', 0x96, 0x01)
+	sender, host, have, err := parseWant(good)
+	if err != nil || sender != "web2" || host != "web1" || have != 150 {
+		t.Fatalf("parseWant: %q %q %d %v", sender, host, have, err)
 	}
 	for name, b := range map[string][]byte{
-		"no hosts":   append(header(msgWant, "web2"), 0),
-		"too many":   append(header(msgWant, "web2"), maxWantHosts+1),
+		"no host":    header(msgWant, "web2"),
+		"no seq":     append(header(msgWant, "web2"), 1, 'h'),
 		"truncated":  good[:len(good)-1],
 		"trailing":   append(append([]byte(nil), good...), 0),
-		"empty host": append(header(msgWant, "web2"), 1, 0),
-		"control":    append(header(msgWant, "web2"), 1, 2, 'a', '\n'),
+		"empty host": append(header(msgWant, "web2"), 0, 1),
+		"control":    append(header(msgWant, "web2"), 2, 'a', '\n', 1),
+		"long host":  append(header(msgWant, "web2"), 9, 'a'),
 		"type":       append([]byte{msgDigest}, good[1:]...),
 	} {
-		if _, _, err := parseWant(b); err == nil {
+		if _, _, _, err := parseWant(b); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -254,6 +255,66 @@ func TestParseWant(t *testing.T) {
 	(*delegate)(m).NotifyMsg(good[:len(good)-1])
 	if m.c.bad.Get() != 1 {
 		t.Errorf("a malformed want: %d counted", m.c.bad.Get())
+	}
+}
+
+// TestCatchUp: a peer that has a status this node still keeps gets a
+// delta from it; one that has none, or one long gone, the whole status.
+func TestCatchUp(t *testing.T) {
+	h := &hostRecord{name: "web2", statuses: newRing(3)}
+	base := onWire(t, sampleStatus())
+	var statuses []Status
+	for i := range 4 {
+		s := base
+		s.Seq, s.Time, s.Load1 = base.Seq+uint64(i), base.Time.Add(time.Duration(i)*time.Minute), float64(i)
+		s = onWire(t, s)
+		statuses = append(statuses, s)
+		h.statuses.add(s)
+	}
+	latest := statuses[3]
+	for _, have := range []uint64{statuses[1].Seq, statuses[2].Seq} {
+		b, ok := catchUp(h, have, MaxStatusBytes)
+		if !ok || b[0] != deltaVersion {
+			t.Fatalf("have %d: not a delta", have)
+		}
+		d, err := decodeDelta(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.apply(statuses[have-base.Seq])
+		if err != nil || !reflect.DeepEqual(got, latest) {
+			t.Errorf("have %d: caught up to %+v, %v", have, got, err)
+		}
+	}
+	for _, have := range []uint64{0, statuses[0].Seq} { // none; gone from the ring
+		b, ok := catchUp(h, have, MaxStatusBytes)
+		if !ok || b[0] != statusVersion {
+			t.Errorf("have %d: want the whole status", have)
+		}
+	}
+}
+
+// TestDeltaWithoutBaseRelayed: a node that missed a status still relays
+// the next delta of its host (once), so the spread does not stall at it.
+func TestDeltaWithoutBaseRelayed(t *testing.T) {
+	m, err := New(testOptions(), func(context.Context) Status { return Status{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.queue, m.relay = newQueueForTest(), newQueueForTest()
+	base := onWire(t, Status{Host: "web2", Seq: 7, Time: time.Now().Add(-time.Minute), MemTotal: 1 << 30})
+	next := base
+	next.Seq, next.Load1 = 8, 1
+	full, _ := next.Encode(MaxStatusBytes)
+	msg := envelopeOf(msgDelta, "web3", encodeDelta(base, next, full))
+	d := (*delegate)(m)
+	d.NotifyMsg(msg)
+	d.NotifyMsg(msg)
+	if m.c.noBase.Get() != 2 || m.relay.NumQueued() != 1 {
+		t.Fatalf("no_base %d, relayed %d: want 2 and 1", m.c.noBase.Get(), m.relay.NumQueued())
+	}
+	if len(m.View().Hosts) != 0 && len(m.View().Hosts[0].Statuses) != 0 {
+		t.Errorf("a delta without its base made a status")
 	}
 }
 

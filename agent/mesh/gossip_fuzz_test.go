@@ -23,7 +23,9 @@ func FuzzGossipMessages(f *testing.F) {
 	nb, _ := next.Encode(MaxStatusBytes)
 	f.Add(envelopeOf(msgDelta, "web2", encodeDelta(base, next, nb)))
 	f.Add(envelopeOf(msgReply, "web2", good))
-	f.Add(append(header(msgWant, "web2"), 1, 4, 'w', 'e', 'b', '1'))
+	f.Add(append(header(msgWant, "web2"), 4, 'w', 'e', 'b', '1', 5))
+	f.Add(stateMessage("web3", [][]byte{encodeDelta(base, next, nb), good}))
+	f.Add(envelopeOf(msgReply, "web3", encodeDelta(base, next, nb)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := New(testOptions(), func(context.Context) Status { return Status{} })
 		if err != nil {

@@ -42,3 +42,13 @@ func (r *ring) list() []Status {
 	}
 	return out
 }
+
+// find returns the status numbered seq, if the ring still has it.
+func (r *ring) find(seq uint64) (Status, bool) {
+	for _, s := range r.buf {
+		if s.Seq == seq && s.Host != "" {
+			return s, true
+		}
+	}
+	return Status{}, false
+}

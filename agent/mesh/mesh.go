@@ -116,6 +116,12 @@ type Mesh struct {
 	wanted      map[string]time.Time
 	wantWindow  time.Time
 	wantAnswers int
+	// unapplied is, per host, the low bits of the newest delta this node
+	// relayed without having its base (relayed once, never again).
+	unapplied map[string]uint32
+	// tookAt is when this node last took a status of each host: anti-
+	// entropy leaves out what is still spreading by gossip.
+	tookAt map[string]time.Time
 	// inFlight is the sequence number of this node's own status while
 	// memberlist still transmits it (0 when done): the next status is
 	// then sent whole, since a delta would replace its base in the queue.
@@ -215,6 +221,8 @@ func newMesh(opts Options, status StatusFunc) (*Mesh, error) {
 		seq:       uint64(time.Now().UnixNano()),
 		heartbeat: heartbeatEvery(opts.Interval, opts.Down),
 		wanted:    make(map[string]time.Time),
+		unapplied: make(map[string]uint32),
+		tookAt:    make(map[string]time.Time),
 	}
 	counter := func(name, labels string) *metrics.Counter {
 		return m.set.GetOrCreateCounter(fmt.Sprintf(`prophasis_mesh_%s{node=%q%s}`, name, opts.Name, labels))

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 )
 
@@ -43,7 +44,7 @@ func (p *page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-		if err := pageTemplate.Execute(w, pageData(p.m.View())); err != nil {
+		if err := pageTemplate().Execute(w, pageData(p.m.View())); err != nil {
 			p.m.logger.Debug("status page", "err", err)
 		}
 	case "/status.json":
@@ -73,24 +74,28 @@ func pageData(v ClusterView) pageView {
 	return pv
 }
 
-var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"ago": func(now, t time.Time) string {
-		if t.IsZero() {
-			return "never"
-		}
-		return now.Sub(t).Truncate(time.Second).String() + " ago"
-	},
-	"bytes":   humanBytes,
-	"uptime":  func(d time.Duration) string { return d.Truncate(time.Minute).String() },
-	"percent": func(a, b uint64) string { return fmt.Sprintf("%.0f%%", 100*float64(a)/float64(max(b, 1))) },
-	"clock":   func(t time.Time) string { return t.UTC().Format("01-02 15:04:05") },
-	"latest": func(h HostView) *Status {
-		if len(h.Statuses) == 0 {
-			return nil
-		}
-		return &h.Statuses[0]
-	},
-}).Parse(`<!DOCTYPE html>
+// pageTemplate is parsed when the page is first asked for, not when the
+// agent starts: most agents never serve it, and parsing touches
+// html/template's code and heap for nothing (resident memory).
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"ago": func(now, t time.Time) string {
+			if t.IsZero() {
+				return "never"
+			}
+			return now.Sub(t).Truncate(time.Second).String() + " ago"
+		},
+		"bytes":   humanBytes,
+		"uptime":  func(d time.Duration) string { return d.Truncate(time.Minute).String() },
+		"percent": func(a, b uint64) string { return fmt.Sprintf("%.0f%%", 100*float64(a)/float64(max(b, 1))) },
+		"clock":   func(t time.Time) string { return t.UTC().Format("01-02 15:04:05") },
+		"latest": func(h HostView) *Status {
+			if len(h.Statuses) == 0 {
+				return nil
+			}
+			return &h.Statuses[0]
+		},
+	}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="60">
@@ -133,6 +138,7 @@ table{border-collapse:collapse;font-size:12px}td,th{padding:0 0.5em;text-align:r
 <p><a href="status.json">status.json</a></p>
 </body></html>
 `))
+})
 
 // humanBytes writes n with a binary unit: 512 B, 1.5 KiB, 3.2 GiB.
 func humanBytes(n uint64) string {

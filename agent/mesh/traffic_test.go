@@ -258,6 +258,7 @@ type convergence struct {
 	pending map[string][]*spread
 	left    int
 	took    []time.Duration
+	reach   []time.Duration // per node and status: when it had it (or a newer one)
 }
 
 type spread struct {
@@ -266,6 +267,8 @@ type spread struct {
 	have  []bool
 	count int
 }
+
+// reach is every (node, status) delivery delay of the window.
 
 func nodeIndex(name string) int {
 	i, _ := strconv.Atoi(strings.TrimPrefix(name, "node"))
@@ -287,6 +290,9 @@ func (c *convergence) record(node, host string, seq uint64) {
 		if sp.seq <= seq && !sp.have[k] {
 			sp.have[k] = true
 			sp.count++
+			if node != host {
+				c.reach = append(c.reach, now.Sub(sp.start))
+			}
 		}
 		if sp.count == c.n {
 			c.took = append(c.took, now.Sub(sp.start))
@@ -328,6 +334,8 @@ type simResult struct {
 	meanBps, maxBps      float64
 	convMean, convMax    time.Duration
 	convP50, convP90     time.Duration
+	reachP50, reachP90   time.Duration
+	reachP99             time.Duration
 	updates, unconverged int
 	cats                 [numCats]int64
 	downSeen             int
@@ -347,7 +355,7 @@ func simulate(t *testing.T, n int, plain, quiet bool) simResult {
 		name := fmt.Sprintf("node%03d", i)
 		nodes[i] = &simNode{cats: &cats}
 		opts := Options{Name: name, Cluster: "sim", Keys: [][]byte{testKey},
-			AllowJoin: MustParseRanges("127.0.0.1"), Interval: simInterval, History: 1,
+			AllowJoin: MustParseRanges("127.0.0.1"), Interval: simInterval, History: 3,
 			transport: snet.newTransport(name, nodes[i], plain),
 			onStatus:  conv.record,
 			tune: func(c *memberlist.Config) {
@@ -463,6 +471,12 @@ func simulate(t *testing.T, n int, plain, quiet bool) simResult {
 		r.convP50 = conv.took[len(conv.took)/2]
 		r.convP90 = conv.took[len(conv.took)*9/10]
 	}
+	if len(conv.reach) > 0 {
+		slices.Sort(conv.reach)
+		r.reachP50 = conv.reach[len(conv.reach)/2]
+		r.reachP90 = conv.reach[len(conv.reach)*9/10]
+		r.reachP99 = conv.reach[len(conv.reach)*99/100]
+	}
 	conv.mu.Unlock()
 	if testing.Verbose() {
 		var tot [8]uint64
@@ -471,6 +485,12 @@ func simulate(t *testing.T, n int, plain, quiet bool) simResult {
 				tot[i] += c.Get()
 			}
 		}
+		var full, dropped uint64
+		for i, m := range meshes {
+			full += m.set.GetOrCreateCounter(`prophasis_mesh_packets_dropped_total{node="` + m.opts.Name + `",reason="queue_full"}`).Get()
+			dropped += uint64(nodes[i].dropped.Load())
+		}
+		t.Logf("packets dropped: allow queue full %d, network queue full %d", full, dropped)
 		t.Logf("received %d replayed %d no_base %d wants %d answered %d deltas %d sent %d anti-entropy %d", tot[0], tot[1], tot[2], tot[3], tot[4], tot[5], tot[6], tot[7])
 	}
 	for _, m := range meshes {
@@ -505,8 +525,9 @@ func (r simResult) benchLines() string {
 	if r.plain {
 		name += "Plain"
 	}
-	return fmt.Sprintf("%s/members=%d \t1\t%.0f B/s/node\t%.0f max-B/s/node\t%.1f converge-mean-s\t%.1f converge-p50-s\t%.1f converge-p90-s\t%.1f converge-max-s\t%.0f join-converge-s\t%d updates\n",
-		name, r.n, r.meanBps, r.maxBps, r.convMean.Seconds(), r.convP50.Seconds(), r.convP90.Seconds(), r.convMax.Seconds(), r.joinConverge.Seconds(), r.updates)
+	return fmt.Sprintf("%s/members=%d \t1\t%.0f B/s/node\t%.0f max-B/s/node\t%.1f converge-mean-s\t%.1f converge-p50-s\t%.1f converge-p90-s\t%.1f converge-max-s\t%.1f reach-p50-s\t%.1f reach-p90-s\t%.1f reach-p99-s\t%.0f join-converge-s\t%d updates\n",
+		name, r.n, r.meanBps, r.maxBps, r.convMean.Seconds(), r.convP50.Seconds(), r.convP90.Seconds(), r.convMax.Seconds(),
+		r.reachP50.Seconds(), r.reachP90.Seconds(), r.reachP99.Seconds(), r.joinConverge.Seconds(), r.updates)
 }
 
 func (r simResult) breakdown() string {
