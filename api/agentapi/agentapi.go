@@ -163,6 +163,9 @@ func (h *handler) plan(c *gin.Context) {
 			return
 		}
 		h.logSkipped(ctx, host, skips)
+		if p.Kind != "agent" {
+			fingerprintKeys(plan.Mesh)
+		}
 		if c.GetHeader("If-None-Match") != etag {
 			c.Header("ETag", etag)
 			envelope.OK(c, plan)

@@ -2,6 +2,8 @@ package agentapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -105,6 +107,19 @@ func TestPlanCarriesMesh(t *testing.T) {
 	}
 	if etag2 == etag {
 		t.Fatal("the ETag did not change with the mesh settings")
+	}
+	// An admin reading web1's plan sees the keys' fingerprints, not the keys.
+	rec := a.do("GET", "/agent/v1/plan?host=web1", a.admin, "")
+	if rec.Code != 200 || strings.Contains(rec.Body.String(), saved.Keys[0]) {
+		t.Fatalf("an admin's view of the plan: %d %s", rec.Code, rec.Body)
+	}
+	var adm struct {
+		Data wire.Plan `json:"data"`
+	}
+	sum := sha256.Sum256([]byte(saved.Keys[0]))
+	if err := json.Unmarshal(rec.Body.Bytes(), &adm); err != nil || adm.Data.Mesh == nil ||
+		!slices.Equal(adm.Data.Mesh.Keys, []string{"sha256:" + hex.EncodeToString(sum[:8])}) {
+		t.Fatalf("an admin's view of the plan's keys: %+v %v", adm.Data.Mesh, err)
 	}
 	// A waiting poll wakes when another agent reports its mesh address,
 	// and the plan has it as a seed; the agent's own address is none.

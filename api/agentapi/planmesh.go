@@ -17,8 +17,8 @@ import (
 // enabled, with the mesh addresses of the other agents that reported a
 // view as seeds (the agents join through the server), and returns the
 // plan's ETag over both. The keys travel only here, to the authenticated
-// agent (and to admins, who may read any host's plan and set the keys
-// anyway; viewers may not read plans).
+// agent; an admin reading a host's plan sees their fingerprints
+// (fingerprintKeys), like every other secret the API shows.
 func addMesh(ctx context.Context, st store.Store, views *reach.Views, host string, plan *wire.Plan, etag string) (string, error) {
 	m, err := st.MeshSettings(ctx)
 	if err != nil {
@@ -41,4 +41,20 @@ func addMesh(ctx context.Context, st store.Store, views *reach.Views, host strin
 	}
 	sum := sha256.Sum256(append([]byte(etag), body...))
 	return `"` + hex.EncodeToString(sum[:16]) + `"`, nil
+}
+
+// fingerprintKeys replaces a plan's mesh keys with their fingerprints,
+// "sha256:" and the first 16 hex digits of the key's SHA-256, for a plan
+// read by a person: which key is which (the steps of a rotation) shows,
+// the keys do not.
+func fingerprintKeys(pm *wire.PlanMesh) {
+	if pm == nil {
+		return
+	}
+	keys := make([]string, len(pm.Keys))
+	for i, k := range pm.Keys {
+		sum := sha256.Sum256([]byte(k))
+		keys[i] = "sha256:" + hex.EncodeToString(sum[:8])
+	}
+	pm.Keys = keys
 }
