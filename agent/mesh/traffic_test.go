@@ -454,9 +454,11 @@ func simulate(t *testing.T, n int, plain, quiet bool) simResult {
 	if plain {
 		r.cats[catPushPullNodes] -= r.cats[catPushPullOurs]
 	}
-	// Statuses of the window still spreading get one push/pull interval
-	// more to arrive.
-	time.Sleep(r.pushPullEvery + time.Minute)
+	// Statuses of the window still spreading get two push/pull intervals
+	// more to arrive: one a node missed, and no newer one of its host came
+	// to ask for it by, is repaired at the node's next push/pull (or a
+	// peer's with it), settled antiEntropySettle.
+	time.Sleep(2*r.pushPullEvery + time.Minute)
 	conv.mu.Lock()
 	r.updates = len(conv.took) + conv.left
 	r.unconverged = conv.left
