@@ -8,7 +8,9 @@
 // (the cluster name) so packets from another cluster are dropped.
 //
 // Files: ranges.go (unagi address ranges and CIDR), status.go and
-// status_codec.go (the status and its strict binary encoding), history.go
+// status_codec.go (the status and its strict binary encoding), delta.go
+// (material changes, heartbeats and deltas), want.go (deltas on receipt,
+// and asking for a missed status), history.go
 // (per-host ring of statuses), mesh.go (memberlist set-up and Run),
 // delegate.go (gossip and push/pull of statuses), allow.go (the transport
 // filter enforcing the join allow list), liveness.go (down after Down,
