@@ -61,4 +61,4 @@ peak=$(awk '/VmHWM/{print $2}' /proc/$A1/status)
 hosts=$(curl -sf http://127.0.0.1:$SPORT/status.json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["hosts"]))' || echo none)
 grep -E "^(RssAnon|RssFile)" /proc/$A1/status | tr -s ' \t' ' ' | tr '\n' ' '; echo
 med=$(printf '%s\n' "${rss[@]}" | sort -n | awk '{a[NR]=$1} END{print a[int(NR/2)+1]}')
-echo "agent RSS with the mesh on: median $(echo "scale=1; $med/1024" | bc) MiB, peak (VmHWM) $(echo "scale=1; $peak/1024" | bc) MiB over ${DUR}s; mesh hosts seen: $hosts; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "agent RSS with the mesh $([ "${MESH:-1}" = 0 ] && echo off || echo on): median $(echo "scale=1; $med/1024" | bc) MiB, peak (VmHWM) $(echo "scale=1; $peak/1024" | bc) MiB over ${DUR}s; mesh hosts seen: $hosts; load: $(cut -d' ' -f1-3 /proc/loadavg)"

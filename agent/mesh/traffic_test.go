@@ -587,7 +587,9 @@ func TestMeshTraffic(t *testing.T) {
 			if r.downSeen > 0 {
 				t.Errorf("live hosts marked down %d times", r.downSeen)
 			}
-			if r.meanBps > 1024 {
+			// The goal is for the mesh as deployed: -mesh.plain turns
+			// compression off to break the bytes down.
+			if !r.plain && r.meanBps > 1024 {
 				t.Errorf("%.0f B/s per node, over the 1 KB/s goal", r.meanBps)
 			}
 		})
