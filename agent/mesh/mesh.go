@@ -341,6 +341,13 @@ func (m *Mesh) Start() error {
 	m.members = func() []member {
 		var out []member
 		for _, n := range ml.Members() {
+			// A suspect is not seen: Down counts from the last time a
+			// probe had it alive, not from when SWIM gave up on it
+			// (SuspicionMult × log10 N probe intervals later, about a
+			// minute at 500 members with 5 s probes).
+			if n.State != memberlist.StateAlive {
+				continue
+			}
 			out = append(out, member{name: n.Name, addr: n.Address()})
 		}
 		return out

@@ -12,9 +12,10 @@ import (
 // Deltas on receipt, and the wants that fetch a status whose delta could
 // not be applied.
 
-// wantAgain is how long a node waits before asking again for a host's
-// whole status (the answer may be lost, or the relay gone).
-const wantAgain = 10 * time.Second
+// maxWantAgain is how long a node waits at most before asking again for
+// a host's status (the answer may be lost, or the relay gone); with a
+// shorter Interval, one Interval.
+const maxWantAgain = 10 * time.Second
 
 // wantAnswersPerSecond bounds the replies a node sends to wants, whoever
 // asks: a member flooding wants gets no more.
@@ -47,7 +48,7 @@ func (m *Mesh) takeDelta(b []byte) {
 			m.unapplied[d.host] = d.base + uint32(d.dseq)
 			relay = true
 		}
-		if t, asked := m.wanted[d.host]; !asked || now.Sub(t) >= wantAgain {
+		if t, asked := m.wanted[d.host]; !asked || now.Sub(t) >= min(maxWantAgain, m.opts.Interval) {
 			m.wanted[d.host] = now
 			wanted = true
 			if h := m.table.hosts[d.host]; h != nil {
