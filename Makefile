@@ -35,9 +35,10 @@ test: frontend ## all tests: unit, integration, end-to-end (the UI is built firs
 	$(GO) test -count=1 -timeout 20m ./...
 
 .PHONY: bench
-bench: frontend ## Go benchmarks of the hot paths, the UI's dashboard render in Chromium, then the whole-system comparison with Prometheus
+bench: frontend ## Go benchmarks of the hot paths, the UI's dashboard render in Chromium, the mesh's traffic at 10-500 members, then the whole-system comparison with Prometheus
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 	PROPHASIS_UI_BENCH=1 $(GO) test -count=1 -run '^TestUIDashboardRenderBench$$' -v ./e2e/
+	$(GO) test -count=1 -timeout 60m -run '^TestMeshTraffic$$' -v ./agent/mesh -mesh.sizes 10,100,500
 	bash bench/run.sh
 
 .PHONY: fuzz-short
