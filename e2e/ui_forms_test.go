@@ -345,7 +345,8 @@ func TestUIFormsServiceRules(t *testing.T) {
 // TestUIFormsFieldErrors: the other forms show the server's reason beside
 // the field it names too: a trend rule's expression that does not compile,
 // a schedule's max lateness, a silence's time zone, an alert rule without a
-// module, a group's unknown host.
+// module, with a condition that does not compile and with an escalation
+// without a module (then saved with both), a group's unknown host.
 func TestUIFormsFieldErrors(t *testing.T) {
 	srv := startUIServer(t)
 	srv.mustJSON("POST", "/manage/v1/hosts", map[string]any{"name": "web1"})
@@ -389,6 +390,35 @@ func TestUIFormsFieldErrors(t *testing.T) {
 	typeText(ctx, "#rule-name", "page")
 	clickText(ctx, "button[type=submit]", "Save")
 	beside("modules", "#rule-modules", "module")
+	// A condition that does not compile, then an escalation without a
+	// module: each beside its own field; fixed, the rule is stored with both.
+	srv.mustJSON("POST", "/manage/v1/alert-modules", map[string]any{"name": "ops", "kind": "webhook", "config": map[string]any{"url": "http://127.0.0.1:9/"}})
+	navigate(ctx, srv.URL+"/config/alert-rules")
+	clickText(ctx, "button", "New")
+	typeText(ctx, "#rule-name", "page")
+	waitVisible(ctx, "input[name=rule-modules-opt][value=ops]")
+	click(ctx, "input[name=rule-modules-opt][value=ops]")
+	setField(ctx, "#rule-condition", `subject.labels.env ==`)
+	clickText(ctx, "button[type=submit]", "Save")
+	beside("condition", "#rule-condition", "condition")
+	setField(ctx, "#rule-condition", `subject.labels.env == "prod"`)
+	setField(ctx, "#rule-escalations", "30m:")
+	clickText(ctx, "button[type=submit]", "Save")
+	beside("escalations", "#rule-escalations", "escalations[0]")
+	setField(ctx, "#rule-escalations", "30m: ops\n2h: ops")
+	clickText(ctx, "button[type=submit]", "Save")
+	waitJS(ctx, "the rule saved", uiFind("#main .list strong", "page"), 15*time.Second)
+	rule := uiJSON[struct {
+		Condition   string
+		Escalations []struct {
+			After   string
+			Modules []string
+		}
+	}](t, srv.mustJSON("GET", "/manage/v1/alert-rules/page", nil))
+	if rule.Condition != `subject.labels.env == "prod"` || len(rule.Escalations) != 2 || rule.Escalations[0].After != "30m" ||
+		rule.Escalations[1].After != "2h" || strings.Join(rule.Escalations[1].Modules, ",") != "ops" {
+		t.Errorf("stored rule: %+v", rule)
+	}
 
 	navigate(ctx, srv.URL+"/config/groups")
 	clickText(ctx, "button", "New")

@@ -337,15 +337,22 @@ export function AlertRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
   }));
   const [err, setErr] = useState<api.ApiError | null>(null);
   const [busy, setBusy] = useState(false);
-  const fe = fieldErrors(err, ['name', 'delay', 'repeat', ['modules', /module/]]);
+  const fe = fieldErrors(err, ['name', 'delay', 'repeat', 'condition', 'escalations', ['modules', /module/]]);
   const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
+  // Escalations as lines "AFTER: module, module" (e.g. "30m: ops-phone").
+  const [escText, setEscText] = useState<string>(() => (initial.escalations ?? []).map((e: Entity) => `${e.after}: ${(e.modules ?? []).join(', ')}`).join('\n'));
   const setScope = (k: string, v: string[]) => setBody({ ...body, scope: { ...(body.scope ?? {}), [k]: v } });
   const names = (xs?: Entity[]) => (xs ?? []).map((x) => x.name as string);
   const out = (): Entity => {
     const o: Entity = { ...body, scope: { ...(body.scope ?? {}) } };
     for (const k of Object.keys(o.scope)) if (!o.scope[k]?.length) delete o.scope[k];
     for (const k of ['from', 'to']) if (!o[k]?.length) delete o[k];
-    for (const k of ['description', 'delay', 'repeat']) if (!o[k]) delete o[k];
+    for (const k of ['description', 'delay', 'repeat', 'condition']) if (!o[k]) delete o[k];
+    const esc = escText.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
+      const [after, mods = ''] = l.split(/:(.*)/s);
+      return { after: after.trim(), modules: mods.split(',').map((m) => m.trim()).filter(Boolean) };
+    });
+    if (esc.length) o.escalations = esc; else delete o.escalations;
     return o;
   };
   const save = async (e: Event) => {
@@ -395,7 +402,22 @@ export function AlertRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
           <Picker id="rule-checks" label="Checks" options={names(checks.data)} value={body.scope?.checks ?? []} onChange={(v) => setScope('checks', v)} />
           <Picker id="rule-services" label="Services" options={names(services.data)} value={body.scope?.services ?? []} onChange={(v) => setScope('services', v)} />
         </div>
-        {(body.escalations?.length || body.condition) && <p class="small muted">This rule also has {[body.escalations?.length && 'escalations', body.condition && 'a condition'].filter(Boolean).join(' and ')}, kept as they are (Edit as JSON to change them).</p>}
+        <div class="row wrap">
+          <div class="field grow">
+            <label for="rule-condition">Condition (optional)</label>
+            <textarea id="rule-condition" class="mono" rows={2} aria-invalid={fe.invalid('condition')} aria-describedby="rule-condition-hint"
+              value={body.condition ?? ''} onInput={(e) => set('condition', e.currentTarget.value)} placeholder={'subject.labels.env == "prod" && hour(now) >= 8'} />
+            <div class="small muted" id="rule-condition-hint">An expression that must hold too (docs/alerting.md); checked when saved.</div>
+            {fe.at('condition')}
+          </div>
+          <div class="field grow">
+            <label for="rule-escalations">Escalations (optional), one per line</label>
+            <textarea id="rule-escalations" class="mono" rows={2} aria-invalid={fe.invalid('escalations')} aria-describedby="rule-escalations-hint"
+              value={escText} onInput={(e) => setEscText(e.currentTarget.value)} placeholder={'30m: ops-phone\n2h: boss-mail'} />
+            <div class="small muted" id="rule-escalations-hint">After how long unacknowledged, which modules are told as well.</div>
+            {fe.at('escalations')}
+          </div>
+        </div>
         {fe.rest}
         <div class="row">
           <button type="submit" class="btn primary" disabled={busy}>{busy ? 'Saving…' : 'Save'}</button>
