@@ -126,7 +126,7 @@ func (a *Alerting) Run(ctx context.Context) error {
 		return fmt.Errorf("load acknowledgements: %w", err)
 	}
 	now := time.Now()
-	a.deleteExpiredAcks(ctx, now) // expired while the server was down
+	a.deleteExpiredAcks(ctx, acks, now) // expired while the server was down
 	for _, k := range acks {
 		if k.Expires != 0 && k.Expires <= now.UnixMilli() {
 			continue
@@ -142,7 +142,11 @@ func (a *Alerting) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-sweep.C:
-			a.deleteExpiredAcks(ctx, time.Now())
+			if acks, err := a.st.Acks(ctx); err != nil {
+				a.logger.Warn("list acknowledgements", "err", err)
+			} else {
+				a.deleteExpiredAcks(ctx, acks, time.Now())
+			}
 		case <-*a.changed.Load():
 			before := a.changed.Load()
 			a.fresh(ctx)
@@ -164,15 +168,10 @@ func (a *Alerting) Run(ctx context.Context) error {
 	}
 }
 
-// deleteExpiredAcks removes the acknowledgements that expired by now from
-// the store. The manager forgets them itself when they expire, and the
-// API's list leaves them out; this keeps the store from collecting them.
-func (a *Alerting) deleteExpiredAcks(ctx context.Context, now time.Time) {
-	acks, err := a.st.Acks(ctx)
-	if err != nil {
-		a.logger.Warn("list acknowledgements", "err", err)
-		return
-	}
+// deleteExpiredAcks removes the acknowledgements of acks that expired by
+// now from the store. The manager forgets them itself when they expire, and
+// the API's list leaves them out; this keeps the store from collecting them.
+func (a *Alerting) deleteExpiredAcks(ctx context.Context, acks []store.Ack, now time.Time) {
 	for _, k := range acks {
 		if k.Expires != 0 && k.Expires <= now.UnixMilli() {
 			if err := a.st.DeleteAck(ctx, k.SubjectKey); err != nil && !errors.Is(err, store.ErrNotFound) {

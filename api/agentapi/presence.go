@@ -32,12 +32,11 @@ type presence struct {
 }
 
 type agentSeen struct {
-	last    time.Time
-	polls   int // plan long polls open now
-	gone    bool
-	goneAt  time.Time
-	timer   *time.Timer
-	checkAt time.Time // when the timer fires
+	last   time.Time
+	polls  int // plan long polls open now
+	gone   bool
+	goneAt time.Time
+	timer  *time.Timer // runs check; nil while none is pending
 }
 
 func newPresence(grace time.Duration, log func(store.LogEntry)) *presence {
@@ -82,17 +81,14 @@ func (p *presence) poll(host string) func() {
 	}
 }
 
-// armLocked makes sure a check runs when a's grace ends.
+// armLocked makes sure a check is pending. It runs when the grace since the
+// last request ends, or earlier (a request came since it was set): then
+// check sets it again for the rest, so requests on the hot path only note
+// the time.
 func (p *presence) armLocked(host string, a *agentSeen) {
-	at := a.last.Add(p.grace)
-	if a.timer != nil && !a.checkAt.Before(at) {
-		return
+	if a.timer == nil {
+		a.timer = time.AfterFunc(time.Until(a.last.Add(p.grace)), func() { p.check(host) })
 	}
-	if a.timer != nil {
-		a.timer.Stop()
-	}
-	a.checkAt = at
-	a.timer = time.AfterFunc(time.Until(at), func() { p.check(host) })
 }
 
 // check logs host's disconnection if it has no long poll open and made no

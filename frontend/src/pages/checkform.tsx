@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import * as api from '../api';
 import { useFetch } from '../components';
 import { TrendBacktest } from './plugins';
-import { fieldErrors } from './formfields';
+import { fieldErrors, useSubmit } from './formfields';
 import { countsOf, rulesOf, ServiceRulesFields, type Counts } from './servicerules';
 
 type Entity = Record<string, any>;
@@ -42,24 +42,17 @@ export function CheckForm({ name, initial, onCancel, onSaved, onJSON }: { name: 
   const groups = useFetch(() => api.get<Entity[]>('/manage/v1/groups'), []);
   const schedules = useFetch(() => api.get<Entity[]>('/manage/v1/schedules'), []);
   const [body, setBody] = useState<Entity>({ plugins: [], hosts: [], groups: [], ...initial, name: name === null ? '' : initial.name });
-  const [err, setErr] = useState<api.ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { err, busy, submit } = useSubmit('checks', name, onSaved);
   const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
   const names = (xs?: Entity[]) => (xs ?? []).map((x) => x.name as string);
   const schedule = body.schedule ?? names(schedules.data)[0] ?? '';
 
-  const save = async (e: Event) => {
+  const save = (e: Event) => {
     e.preventDefault();
-    setErr(null);
-    setBusy(true);
     const out: Entity = { ...body, schedule };
     for (const k of ['hosts', 'groups']) if (Array.isArray(out[k]) && out[k].length === 0) delete out[k];
     if (!out.description) delete out.description;
-    try {
-      if (name === null) await api.post('/manage/v1/checks', out);
-      else await api.put(`/manage/v1/checks/${encodeURIComponent(name)}`, out);
-      onSaved();
-    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
+    submit(out);
   };
   // The server's reasons for checks name their field loosely ("no plugin",
   // "unknown host"), so the patterns are looser than a field's name.
@@ -145,8 +138,7 @@ export function SilenceForm({ name, initial, onCancel, onSaved, onJSON }: { name
     name: name === null ? '' : initial.name,
   }));
   const weekly = !!body.weekly;
-  const [err, setErr] = useState<api.ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { err, busy, submit } = useSubmit('silences', name, onSaved);
   const fe = fieldErrors(err, ['name', 'start', 'end', ['at', /weekly\.at\b/], ['duration', /weekly\.duration/], ['timezone', /weekly\.timezone/]]);
   const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
   const setScope = (k: string, v: string[]) => setBody({ ...body, scope: { ...(body.scope ?? {}), [k]: v } });
@@ -160,15 +152,7 @@ export function SilenceForm({ name, initial, onCancel, onSaved, onJSON }: { name
     delete o.created_by;
     return o;
   };
-  const save = async (e: Event) => {
-    e.preventDefault();
-    setErr(null); setBusy(true);
-    try {
-      if (name === null) await api.post('/manage/v1/silences', out());
-      else await api.put(`/manage/v1/silences/${encodeURIComponent(name)}`, out());
-      onSaved();
-    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
-  };
+  const save = (e: Event) => { e.preventDefault(); submit(out()); };
   return (
     <section class="card" aria-labelledby="silence-form-title">
       <div class="card-head">
@@ -234,21 +218,12 @@ export function GroupForm({ name, initial, onCancel, onSaved, onJSON }: { name: 
   const hosts = useFetch(() => api.get<Entity[]>('/manage/v1/hosts'), []);
   const groups = useFetch(() => api.get<Entity[]>('/manage/v1/groups'), []);
   const [body, setBody] = useState<Entity>({ hosts: [], groups: [], ...initial, name: name === null ? '' : initial.name });
-  const [err, setErr] = useState<api.ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { err, busy, submit } = useSubmit('groups', name, onSaved);
   const fe = fieldErrors(err, ['name', ['hosts', /\bhosts?\b/], ['groups', /\bgroups?\b/]]);
   const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
   const names = (xs?: Entity[]) => (xs ?? []).map((x) => x.name as string).filter((n) => n !== name);
   const out = () => { const o = { ...body }; if (!o.description) delete o.description; return o; };
-  const save = async (e: Event) => {
-    e.preventDefault();
-    setErr(null); setBusy(true);
-    try {
-      if (name === null) await api.post('/manage/v1/groups', out());
-      else await api.put(`/manage/v1/groups/${encodeURIComponent(name)}`, out());
-      onSaved();
-    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
-  };
+  const save = (e: Event) => { e.preventDefault(); submit(out()); };
   return (
     <section class="card" aria-labelledby="group-form-title">
       <div class="card-head">
@@ -280,19 +255,13 @@ export function UserForm({ name, initial, onCancel, onSaved }: { name: string | 
   const [user, setUser] = useState<string>(name === null ? '' : initial.name);
   const [role, setRole] = useState<string>(initial.role ?? 'viewer');
   const [password, setPassword] = useState('');
-  const [err, setErr] = useState<api.ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { err, busy, submit } = useSubmit('users', name, onSaved);
   const fe = fieldErrors(err, ['name', 'password']);
-  const save = async (e: Event) => {
+  const save = (e: Event) => {
     e.preventDefault();
-    setErr(null); setBusy(true);
     const body: Entity = { name: user, role };
     if (password) body.password = password;
-    try {
-      if (name === null) await api.post('/manage/v1/users', body);
-      else await api.put(`/manage/v1/users/${encodeURIComponent(name)}`, body);
-      onSaved();
-    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
+    submit(body);
   };
   return (
     <section class="card" aria-labelledby="user-form-title">
@@ -335,8 +304,7 @@ export function AlertRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
   const [body, setBody] = useState<Entity>(() => ({
     from: [], to: ['critical', 'failed'], scope: {}, modules: [], ...initial, name: name === null ? '' : initial.name,
   }));
-  const [err, setErr] = useState<api.ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { err, busy, submit } = useSubmit('alert-rules', name, onSaved);
   const fe = fieldErrors(err, ['name', 'delay', 'repeat', 'condition', 'escalations', ['modules', /module/]]);
   const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
   // Escalations as lines "AFTER: module, module" (e.g. "30m: ops-phone").
@@ -355,15 +323,7 @@ export function AlertRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
     if (esc.length) o.escalations = esc; else delete o.escalations;
     return o;
   };
-  const save = async (e: Event) => {
-    e.preventDefault();
-    setErr(null); setBusy(true);
-    try {
-      if (name === null) await api.post('/manage/v1/alert-rules', out());
-      else await api.put(`/manage/v1/alert-rules/${encodeURIComponent(name)}`, out());
-      onSaved();
-    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
-  };
+  const save = (e: Event) => { e.preventDefault(); submit(out()); };
   const stateBoxes = (k: 'from' | 'to', label: string) => (
     <fieldset class="picker">
       <legend>{label} <span class="muted small">(none: any)</span></legend>
@@ -432,8 +392,7 @@ export function AlertRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
 // that sets the grid's phase) and its maximum lateness.
 export function ScheduleForm({ name, initial, onCancel, onSaved, onJSON }: { name: string | null; initial: Entity; onCancel: () => void; onSaved: () => void; onJSON: (body: Entity) => void }) {
   const [body, setBody] = useState<Entity>(() => ({ intervals: [{ period: '1m' }], ...initial, name: name === null ? '' : initial.name }));
-  const [err, setErr] = useState<api.ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { err, busy, submit } = useSubmit('schedules', name, onSaved);
   const fe = fieldErrors(err, ['name', 'max_lateness']);
   const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
   const intervals: Entity[] = body.intervals ?? [];
@@ -447,15 +406,7 @@ export function ScheduleForm({ name, initial, onCancel, onSaved, onJSON }: { nam
     for (const k of ['description', 'max_lateness']) if (!o[k]) delete o[k];
     return o;
   };
-  const save = async (e: Event) => {
-    e.preventDefault();
-    setErr(null); setBusy(true);
-    try {
-      if (name === null) await api.post('/manage/v1/schedules', out());
-      else await api.put(`/manage/v1/schedules/${encodeURIComponent(name)}`, out());
-      onSaved();
-    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
-  };
+  const save = (e: Event) => { e.preventDefault(); submit(out()); };
   return (
     <section class="card" aria-labelledby="schedule-form-title">
       <div class="card-head">
@@ -496,8 +447,7 @@ export function TrendRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
     selector: 'prophasis_value{plugin="disk"}', window: '6h', interval: '5m',
     expr: 'timeleft(window, 100) < duration("24h") ? "critical" : "ok"', ...initial, name: name === null ? '' : initial.name,
   }));
-  const [err, setErr] = useState<api.ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { err, busy, submit } = useSubmit('trend-rules', name, onSaved);
   const fe = fieldErrors(err, ['name', 'selector', 'window', 'interval', ['expr', /\bexpr(ession)?\b/]]);
   const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
   const out = (): Entity => {
@@ -506,15 +456,7 @@ export function TrendRuleForm({ name, initial, onCancel, onSaved, onJSON }: { na
     if (!o.disabled) delete o.disabled;
     return o;
   };
-  const save = async (e: Event) => {
-    e.preventDefault();
-    setErr(null); setBusy(true);
-    try {
-      if (name === null) await api.post('/manage/v1/trend-rules', out());
-      else await api.put(`/manage/v1/trend-rules/${encodeURIComponent(name)}`, out());
-      onSaved();
-    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
-  };
+  const save = (e: Event) => { e.preventDefault(); submit(out()); };
   return (
     <section class="card" aria-labelledby="trend-form-title">
       <div class="card-head">
@@ -585,8 +527,7 @@ export function ServiceForm({ name, initial, onCancel, onSaved, onJSON }: { name
   const [ignoreMaint, setIgnoreMaint] = useState<boolean>(!!initial.rules?.ignore_maintenance);
   const [ignoreAck, setIgnoreAck] = useState<boolean>(!!initial.rules?.ignore_acknowledged);
   const [fieldErr, setFieldErr] = useState<Record<string, string>>({});
-  const [err, setErr] = useState<api.ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { err, busy, submit } = useSubmit('services', name, onSaved);
   const fe = fieldErrors(err, [['rules', /rules\./], ['deps', /dependenc/i], ['groups', /redundancy/i], 'name']);
   const build = (): Entity | null => {
     const errs: Record<string, string> = {};
@@ -607,16 +548,10 @@ export function ServiceForm({ name, initial, onCancel, onSaved, onJSON }: { name
     setFieldErr(errs);
     return Object.keys(errs).length ? null : o;
   };
-  const save = async (e: Event) => {
+  const save = (e: Event) => {
     e.preventDefault();
     const o = build();
-    if (!o) return;
-    setErr(null); setBusy(true);
-    try {
-      if (name === null) await api.post('/manage/v1/services', o);
-      else await api.put(`/manage/v1/services/${encodeURIComponent(name)}`, o);
-      onSaved();
-    } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
+    if (o) submit(o);
   };
   const setGroup = (i: number, g: GroupDraft | null) => {
     const xs = groups.slice();

@@ -1,6 +1,7 @@
 // Helpers the configuration forms share: which field a server error names
 // (so the reason shows beside that field), and the form's Save/Cancel row.
 import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
 import * as api from '../api';
 
 type Entity = Record<string, any>;
@@ -70,6 +71,19 @@ export function fieldErrors(err: api.ApiError | null, rules: FieldRule[]): Field
 export async function saveEntity<T = Entity>(path: string, name: string | null, body: Entity): Promise<T> {
   if (name === null) return api.post<T>(`/manage/v1/${path}`, body);
   return api.put<T>(`/manage/v1/${path}/${encodeURIComponent(name)}`, body);
+}
+
+// useSubmit is a form's saving: submit(body) creates or replaces the entity
+// at /manage/v1/{path}, then calls onSaved; err is the server's refusal (for
+// fieldErrors) and busy is set while it runs.
+export function useSubmit(path: string, name: string | null, onSaved: () => void) {
+  const [err, setErr] = useState<api.ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (body: Entity) => {
+    setErr(null); setBusy(true);
+    try { await saveEntity(path, name, body); onSaved(); } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
+  };
+  return { err, busy, submit };
 }
 
 export function FormButtons({ busy, onCancel, children }: { busy: boolean; onCancel: () => void; children?: ComponentChildren }) {

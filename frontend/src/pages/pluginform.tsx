@@ -3,9 +3,8 @@
 // its results (classifier, history). Packages are uploaded beside it
 // (plugins.tsx); a packaged plugin's checksum is kept by the server.
 import { useState } from 'preact/hooks';
-import * as api from '../api';
 import { ClassifierTest } from './plugins';
-import { fieldErrors, FormButtons, lines, saveEntity, unlines } from './formfields';
+import { fieldErrors, FormButtons, lines, unlines, useSubmit } from './formfields';
 
 type Entity = Record<string, any>;
 
@@ -22,8 +21,7 @@ const FIELDS = ['name', 'version', 'description', 'kind', 'entrypoint', 'args', 
 export function PluginForm({ name, initial, onCancel, onSaved, onJSON }: { name: string | null; initial: Entity; onCancel: () => void; onSaved: () => void; onJSON: (body: Entity) => void }) {
   const [body, setBody] = useState<Entity>(() => ({ kind: 'nagios', ...initial, name: name === null ? '' : initial.name }));
   const [args, setArgs] = useState<string>(unlines(initial.args));
-  const [err, setErr] = useState<api.ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { err, busy, submit } = useSubmit('plugins', name, onSaved);
   const set = (k: string, v: unknown) => setBody({ ...body, [k]: v });
   const kind = KINDS[body.kind] ? body.kind : 'builtin';
   const fe = fieldErrors(err, FIELDS);
@@ -37,11 +35,7 @@ export function PluginForm({ name, initial, onCancel, onSaved, onJSON }: { name:
     if (!o.history) delete o.history;
     return o;
   };
-  const save = async (e: Event) => {
-    e.preventDefault();
-    setErr(null); setBusy(true);
-    try { await saveEntity('plugins', name, out()); onSaved(); } catch (x) { setErr(x as api.ApiError); } finally { setBusy(false); }
-  };
+  const save = (e: Event) => { e.preventDefault(); submit(out()); };
   const text = (f: string, label: string, props: Record<string, unknown> = {}) => (
     <div class={`field${f === 'entrypoint' || f === 'description' ? ' grow' : ''}`}>
       <label for={`plugin-${f}`}>{label}</label>
